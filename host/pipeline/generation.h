@@ -1,0 +1,88 @@
+// What the job queue asks of a pipeline, and what it gets back. The HTTP layer
+// validates a request into a GenerationRequest; a worker thread hands it to a
+// Generator and reports progress while it runs.
+#pragma once
+
+#include "image/image.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sdw {
+
+enum class Operation { txt2img, img2img, inpaint };
+
+struct GenerationRequest {
+    Operation operation = Operation::txt2img;
+    std::string prompt;
+    std::string negative_prompt;
+    int width = 0;                  // pixels, multiple of 8
+    int height = 0;
+    int steps = 20;
+    float guidance_scale = 7.5f;    // <= 1 disables classifier-free guidance
+    uint64_t seed = 0;
+    std::string scheduler = "ddim"; // ddim pndm euler euler_a dpmpp_2m dpmpp_2m_karras lms lcm
+    int num_images = 1;
+    float strength = 0.8f;          // img2img / inpaint
+    std::optional<Image> init_image;  // RGB, img2img and inpaint
+    std::optional<Image> mask;        // grey, 255 = repaint, same size as init_image
+    int clip_skip = 1;              // 1 = last layer
+    std::string rng = "cpu";        // "cpu" (torch CPU MT19937) or "cuda" (torch Philox)
+};
+
+struct GeneratedImage {
+    Image image;
+    uint64_t seed = 0;
+};
+
+struct GenerationResult {
+    std::vector<GeneratedImage> images;
+    std::map<std::string, double> timings_ms;  // "text_encoder", "denoise", "vae_decode", "total"
+};
+
+struct GenerationCallbacks {
+    // Called after each denoising step; step counts from 1.
+    std::function<void(int step, int total)> on_step;
+    // Polled between steps and inside plugin calls; true stops the job.
+    std::function<bool()> should_cancel;
+};
+
+// Thrown by Generator::generate when should_cancel asked it to stop.
+struct GenerationCancelled : std::runtime_error {
+    GenerationCancelled() : std::runtime_error("cancelled") {}
+};
+
+// Thrown for a request the model cannot serve (e.g. a mask without an init image);
+// `field` names the request field at fault, for a 400 answer.
+struct GenerationInvalid : std::runtime_error {
+    GenerationInvalid(std::string field_name, const std::string &message)
+        : std::runtime_error(message), field(std::move(field_name)) {}
+    std::string field;
+};
+
+struct ModelDescription {
+    std::string name;               // folder name, e.g. "sd-shapes"
+    std::string path;
+    int default_width = 512;        // from unet sample_size * vae scale
+    int default_height = 512;
+    bool inpainting_unet = false;   // 9-channel UNet
+    std::vector<std::string> schedulers;
+};
+
+// A loaded model on a backend. Generate is called from one worker thread at a time.
+class Generator {
+public:
+    virtual ~Generator() = default;
+    virtual ModelDescription describe() const = 0;
+    // Throws GenerationCancelled, GenerationInvalid, or std::runtime_error (the
+    // message is reported as the job's error).
+    virtual GenerationResult generate(const GenerationRequest &request,
+                                      const GenerationCallbacks &callbacks) = 0;
+};
+
+}  // namespace sdw
