@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian package sd-worker needs to build, test and run.
+# Safe to run again: apt-get skips what is already there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libboost-dev libboost-program-options-dev   # Boost.Beast/Asio (header-only) and Program_options
+  nlohmann-json3-dev
+  libpng-dev
+  libopenblas-dev                             # cpu-blas plugin
+  libgtest-dev libgmock-dev                   # tests
+  curl                                        # README examples
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

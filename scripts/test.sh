@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, builds and runs every test twice,
+# once optimised (./build) and once under AddressSanitizer + UndefinedBehaviorSanitizer
+# (./build-asan). Exits non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+jobs="$(nproc)"
+
+echo "== optimised build =="
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+if [ "${SDW_SKIP_SANITIZERS:-0}" != "1" ]; then
+  echo "== ASan + UBSan build =="
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSDW_SANITIZE=address,undefined \
+        -DSDW_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS="-O1"
+  cmake --build build-asan -j"$jobs"
+  # OpenBLAS's own threads and dlopen'd plugins: keep leak checking on, but symbolize.
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" UBSAN_OPTIONS="print_stacktrace=1" \
+    ctest --test-dir build-asan --output-on-failure -j"$jobs"
+fi
