@@ -85,14 +85,22 @@
  *   "text_encoder"  (CLIPTextModel / CLIPTextModelWithProjection)
  *       in : input_ids              I32 [B, L]
  *       out: last_hidden_state      F32 [B, L, D]   after the final layer norm
- *            hidden_state           F32 [B, L, D]   optional: output of encoder
- *                                                   layer (num_layers - clip_skip),
- *                                                   without the final layer norm
+ *            hidden_state           F32 [B, L, D]   optional: transformers'
+ *                                                   hidden_states[-clip_skip], i.e. the
+ *                                                   output of encoder layer
+ *                                                   num_layers - clip_skip + 1 (1-based),
+ *                                                   WITHOUT the final layer norm
+ *                                                   (SDXL uses clip_skip 2 this way)
+ *            hidden_state_normed    F32 [B, L, D]   optional: final_layer_norm applied to
+ *                                                   hidden_state (SD 1.x/2.x clip skip)
  *            pooled                 F32 [B, D] or [B, projection_dim] (optional;
  *                                                   the final-normed state at the
  *                                                   EOS token, projected when the
  *                                                   component has text_projection)
- *       params: clip_skip (>= 1) selects hidden_state; 1 = the last layer.
+ *       params: clip_skip (>= 1; 0 means 1) selects hidden_state and
+ *               hidden_state_normed: 1 = the last layer, 2 = the penultimate (the
+ *               A1111 convention; diffusers' clip_skip=k is our k+1).
+ *       Only the outputs the host passes are computed.
  *   "unet"          (UNet2DConditionModel)
  *       in : sample                 F32 [B, in_channels, H/8, W/8]
  *            timestep               F32 [B]
@@ -236,7 +244,7 @@ typedef struct sdw_run_args {
     uint64_t input_count;
     sdw_tensor_view *outputs;         /* host-allocated, outputs[0..output_count) */
     uint64_t output_count;
-    int32_t clip_skip;                /* text_encoder only; 0 when unused */
+    int32_t clip_skip;                /* text_encoder only; see section 6 (0 = 1) */
     /* Non-zero: stop as soon as convenient and return SDW_STATUS_CANCELLED. */
     int32_t (*should_cancel)(void *user);
     /* Optional fine-grained progress within this call, done <= total. */
