@@ -65,6 +65,15 @@ struct GenerationInvalid : std::runtime_error {
     std::string field;
 };
 
+// The plugin a Generator runs on, for /v1/info and the heartbeat.
+struct BackendDescription {
+    std::string plugin_name;        // e.g. "cpu-blas"
+    std::string plugin_version;
+    std::string plugin_path;
+    std::string abi_version;        // the plugin's, "major.minor"
+    std::string device;             // e.g. "CPU (2 threads, OpenBLAS 0.3.21)"
+};
+
 struct ModelDescription {
     std::string name;               // folder name, e.g. "sd-shapes"
     std::string path;
@@ -72,6 +81,7 @@ struct ModelDescription {
     int default_height = 512;
     bool inpainting_unet = false;   // 9-channel UNet
     std::vector<std::string> schedulers;
+    BackendDescription backend;
 };
 
 // A loaded model on a backend. Generate is called from one worker thread at a time.
