@@ -1,0 +1,396 @@
+// sdw::nn::Ops on the CPU: shape checks and the light element-wise and layout ops
+// here; convolution, attention and normalization in their own files.
+#include <sdw/cpu/cpu_ops.h>
+
+#include "cpu_tensor.h"
+#include "half_convert.h"
+#include "kernels.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+namespace sdw::cpu {
+namespace {
+
+using sdw::nn::Shape;
+using sdw::nn::shape_str;
+using sdw::nn::Tensor;
+
+// Element-wise loops are split into chunks of at least this many floats.
+constexpr int64_t kGrain = 16384;
+
+void expect_rank(const char *op, const Tensor &t, size_t rank) {
+    if (t.shape.size() != rank)
+        op_error(std::string(op) + ": expected a rank-" + std::to_string(rank) + " tensor, got " +
+                 shape_str(t.shape));
+}
+
+void expect_same(const char *op, const Tensor &a, const Tensor &b) {
+    if (a.shape != b.shape)
+        op_error(std::string(op) + ": shapes differ: " + shape_str(a.shape) + " vs " +
+                 shape_str(b.shape));
+}
+
+// An optional per-channel vector ([n], or undefined) as a pointer or null.
+const float *optional_vector(const char *op, const Tensor &t, int64_t n) {
+    if (!t.defined()) return nullptr;
+    if (t.numel() != n)
+        op_error(std::string(op) + ": expected " + std::to_string(n) + " values, got " +
+                 shape_str(t.shape));
+    return cdata(t);
+}
+
+class CpuOps final : public sdw::nn::Ops {
+public:
+    explicit CpuOps(int threads) : pool_(threads) { openblas_set_num_threads(threads); }
+
+    // --- data movement -------------------------------------------------------------
+    Tensor from_host(const float *data, const Shape &shape) override {
+        Tensor t = new_tensor(shape);
+        std::memcpy(mdata(t), data, static_cast<size_t>(t.numel()) * sizeof(float));
+        return t;
+    }
+
+    void to_host(const Tensor &x, float *out) override {
+        std::memcpy(out, cdata(x), static_cast<size_t>(x.numel()) * sizeof(float));
+    }
+
+    Tensor weight(const sdw_tensor_view &view) override {
+        if (view.ndim > SDW_MAX_DIMS)
+            throw sdw::nn::ComponentError(SDW_STATUS_INVALID_ARGUMENT,
+                                          std::string("weight ") + (view.name ? view.name : "?") +
+                                              ": too many dimensions");
+        Shape shape(view.shape, view.shape + view.ndim);
+        Tensor t = new_tensor(shape);
+        const int64_t n = t.numel();
+        const size_t esize = sdw_dtype_size(view.dtype);
+        const bool float_type = view.dtype == SDW_DTYPE_F32 || view.dtype == SDW_DTYPE_F16 ||
+                                view.dtype == SDW_DTYPE_BF16;
+        if (!float_type || view.byte_size != static_cast<uint64_t>(n) * esize || (!view.data && n))
+            throw sdw::nn::ComponentError(
+                SDW_STATUS_INVALID_ARGUMENT,
+                std::string("weight ") + (view.name ? view.name : "?") +
+                    ": expected F32, F16 or BF16 data of shape " + shape_str(shape));
+        float *dst = mdata(t);
+        if (view.dtype == SDW_DTYPE_F32) {
+            std::memcpy(dst, view.data, static_cast<size_t>(n) * sizeof(float));
+        } else {
+            const auto *src = static_cast<const uint16_t *>(view.data);
+            const bool f16 = view.dtype == SDW_DTYPE_F16;
+            pool_.parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
+                for (int64_t i = i0; i < i1; ++i)
+                    dst[i] = f16 ? f16_to_float(src[i]) : bf16_to_float(src[i]);
+            });
+        }
+        return t;
+    }
+
+    Tensor reshape(const Tensor &x, const Shape &shape) override {
+        if (sdw::nn::shape_numel(shape) != x.numel())
+            op_error("reshape: " + shape_str(x.shape) + " to " + shape_str(shape));
+        cpu_storage(x);
+        return Tensor{shape, x.storage};
+    }
+
+    // --- layers ------------------------------------------------------------------
+    Tensor conv2d(const Tensor &x, const Tensor &w, const Tensor &bias, int stride,
+                  int padding) override {
+        expect_rank("conv2d", x, 4);
+        expect_rank("conv2d", w, 4);
+        Conv2dShape s{x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), stride, padding};
+        if (w.dim(1) != s.in_channels || w.dim(3) != s.kernel || stride < 1 || padding < 0 ||
+            s.height + 2 * padding < s.kernel || s.width + 2 * padding < s.kernel)
+            op_error("conv2d: input " + shape_str(x.shape) + " weight " + shape_str(w.shape) +
+                     " stride " + std::to_string(stride) + " padding " + std::to_string(padding));
+        const float *b = optional_vector("conv2d bias", bias, s.out_channels);
+        Tensor y = new_tensor({s.batch, s.out_channels, s.out_height(), s.out_width()});
+        sdw::cpu::conv2d(pool_, scratch_, s, cdata(x), cdata(w), b, mdata(y));
+        return y;
+    }
+
+    Tensor linear(const Tensor &x, const Tensor &w, const Tensor &bias) override {
+        expect_rank("linear weight", w, 2);
+        const int64_t in = w.dim(1), out = w.dim(0);
+        if (x.shape.empty() || x.dim(-1) != in)
+            op_error("linear: input " + shape_str(x.shape) + " weight " + shape_str(w.shape));
+        const float *b = optional_vector("linear bias", bias, out);
+        Shape shape = x.shape;
+        shape.back() = out;
+        Tensor y = new_tensor(shape);
+        const int64_t rows = x.numel() / in;
+        float *yd = mdata(y);
+        if (b)
+            pool_.parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
+                for (int64_t r = r0; r < r1; ++r) std::memcpy(yd + r * out, b, out * sizeof(float));
+            });
+        if (rows > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(out), int(in), 1.0f,
+                        cdata(x), int(in), cdata(w), int(in), b ? 1.0f : 0.0f, yd, int(out));
+        return y;
+    }
+
+    Tensor group_norm(const Tensor &x, int groups, const Tensor &gamma, const Tensor &beta,
+                      float eps, bool silu) override {
+        if (x.shape.size() < 2 || groups < 1 || x.dim(1) % groups != 0)
+            op_error("group_norm: input " + shape_str(x.shape) + " in " + std::to_string(groups) +
+                     " groups");
+        const int64_t c = x.dim(1), spatial = x.numel() / std::max<int64_t>(x.dim(0) * c, 1);
+        const float *g = optional_vector("group_norm gamma", gamma, c);
+        const float *b = optional_vector("group_norm beta", beta, c);
+        Tensor y = new_tensor(x.shape);
+        sdw::cpu::group_norm(pool_, x.dim(0), c, spatial, groups, cdata(x), g, b, eps, silu,
+                             mdata(y));
+        return y;
+    }
+
+    Tensor layer_norm(const Tensor &x, const Tensor &gamma, const Tensor &beta,
+                      float eps) override {
+        if (x.shape.empty() || x.dim(-1) == 0) op_error("layer_norm: input " + shape_str(x.shape));
+        const int64_t dim = x.dim(-1);
+        const float *g = optional_vector("layer_norm gamma", gamma, dim);
+        const float *b = optional_vector("layer_norm beta", beta, dim);
+        Tensor y = new_tensor(x.shape);
+        sdw::cpu::layer_norm(pool_, x.numel() / dim, dim, cdata(x), g, b, eps, mdata(y));
+        return y;
+    }
+
+    Tensor attention(const Tensor &q, const Tensor &k, const Tensor &v, int heads,
+                     bool causal) override {
+        expect_rank("attention q", q, 3);
+        expect_rank("attention k", k, 3);
+        expect_same("attention k/v", k, v);
+        const int64_t c = q.dim(2);
+        if (k.dim(0) != q.dim(0) || k.dim(2) != c || heads < 1 || c % heads != 0)
+            op_error("attention: q " + shape_str(q.shape) + " k " + shape_str(k.shape) + " heads " +
+                     std::to_string(heads));
+        Tensor out = new_tensor(q.shape);
+        AttentionShape s{q.dim(0), q.dim(1), k.dim(1), c, heads, causal};
+        sdw::cpu::attention(pool_, scratch_, s, cdata(q), cdata(k), cdata(v), mdata(out));
+        return out;
+    }
+
+    Tensor embedding(const std::vector<int32_t> &ids, const Tensor &table) override {
+        expect_rank("embedding table", table, 2);
+        const int64_t vocab = table.dim(0), c = table.dim(1);
+        for (int32_t id : ids)
+            if (id < 0 || id >= vocab)
+                throw sdw::nn::ComponentError(SDW_STATUS_INVALID_ARGUMENT,
+                                              "token id " + std::to_string(id) +
+                                                  " outside the vocabulary of " +
+                                                  std::to_string(vocab));
+        Tensor y = new_tensor({static_cast<int64_t>(ids.size()), c});
+        for (size_t i = 0; i < ids.size(); ++i)
+            std::memcpy(mdata(y) + i * c, cdata(table) + ids[i] * c, c * sizeof(float));
+        return y;
+    }
+
+    // --- element-wise --------------------------------------------------------------
+    Tensor add(const Tensor &a, const Tensor &b) override {
+        expect_same("add", a, b);
+        return binary(a, b, [](float p, float q) { return p + q; });
+    }
+    Tensor mul(const Tensor &a, const Tensor &b) override {
+        expect_same("mul", a, b);
+        return binary(a, b, [](float p, float q) { return p * q; });
+    }
+    Tensor scale(const Tensor &x, float s) override {
+        return unary(x, [s](float v) { return v * s; });
+    }
+
+    Tensor add_channel_bias(const Tensor &x, const Tensor &bias) override {
+        expect_rank("add_channel_bias", x, 4);
+        if (bias.numel() != x.dim(0) * x.dim(1))
+            op_error("add_channel_bias: input " + shape_str(x.shape) + " bias " +
+                     shape_str(bias.shape));
+        const int64_t planes = x.dim(0) * x.dim(1), plane = x.dim(2) * x.dim(3);
+        Tensor y = new_tensor(x.shape);
+        const float *src = cdata(x), *bd = cdata(bias);
+        float *dst = mdata(y);
+        pool_.parallel_for(planes, std::max<int64_t>(1, kGrain / std::max<int64_t>(plane, 1)),
+                           [&](int64_t p0, int64_t p1) {
+                               for (int64_t p = p0; p < p1; ++p)
+                                   for (int64_t i = 0; i < plane; ++i)
+                                       dst[p * plane + i] = src[p * plane + i] + bd[p];
+                           });
+        return y;
+    }
+
+    Tensor silu(const Tensor &x) override {
+        return unary(x, [](float v) { return v / (1.0f + std::exp(-v)); });
+    }
+    Tensor gelu(const Tensor &x) override { return unary(x, gelu_of); }
+    Tensor quick_gelu(const Tensor &x) override {
+        return unary(x, [](float v) { return v / (1.0f + std::exp(-1.702f * v)); });
+    }
+
+    Tensor geglu(const Tensor &x) override {
+        if (x.shape.empty() || x.dim(-1) % 2 != 0) op_error("geglu: input " + shape_str(x.shape));
+        const int64_t f = x.dim(-1) / 2, rows = x.numel() / std::max<int64_t>(2 * f, 1);
+        Shape shape = x.shape;
+        shape.back() = f;
+        Tensor y = new_tensor(shape);
+        const float *src = cdata(x);
+        float *dst = mdata(y);
+        pool_.parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(f, 1)),
+                           [&](int64_t r0, int64_t r1) {
+                               for (int64_t r = r0; r < r1; ++r) {
+                                   const float *a = src + r * 2 * f, *g = a + f;
+                                   for (int64_t i = 0; i < f; ++i) dst[r * f + i] = a[i] * gelu_of(g[i]);
+                               }
+                           });
+        return y;
+    }
+
+    // --- layout ----------------------------------------------------------------------
+    Tensor upsample_nearest2x(const Tensor &x) override {
+        expect_rank("upsample_nearest2x", x, 4);
+        const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
+        Tensor y = new_tensor({x.dim(0), x.dim(1), 2 * h, 2 * w});
+        const float *src = cdata(x);
+        float *dst = mdata(y);
+        pool_.parallel_for(planes * h, 16, [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; ++r) {  // r = plane * h + row
+                const float *in = src + r * w;
+                float *o = dst + r * 4 * w;
+                for (int64_t i = 0; i < w; ++i) o[2 * i] = o[2 * i + 1] = in[i];
+                std::memcpy(o + 2 * w, o, 2 * w * sizeof(float));
+            }
+        });
+        return y;
+    }
+
+    Tensor concat_channels(const Tensor &a, const Tensor &b) override {
+        expect_rank("concat_channels", a, 4);
+        expect_rank("concat_channels", b, 4);
+        if (a.dim(0) != b.dim(0) || a.dim(2) != b.dim(2) || a.dim(3) != b.dim(3))
+            op_error("concat_channels: " + shape_str(a.shape) + " and " + shape_str(b.shape));
+        const int64_t n = a.dim(0), plane = a.dim(2) * a.dim(3);
+        const int64_t sa = a.dim(1) * plane, sb = b.dim(1) * plane;
+        Tensor y = new_tensor({n, a.dim(1) + b.dim(1), a.dim(2), a.dim(3)});
+        for (int64_t i = 0; i < n; ++i) {
+            std::memcpy(mdata(y) + i * (sa + sb), cdata(a) + i * sa, sa * sizeof(float));
+            std::memcpy(mdata(y) + i * (sa + sb) + sa, cdata(b) + i * sb, sb * sizeof(float));
+        }
+        return y;
+    }
+
+    Tensor nchw_to_nlc(const Tensor &x) override {
+        expect_rank("nchw_to_nlc", x, 4);
+        const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+        Tensor y = new_tensor({n, hw, c});
+        transpose_batched(cdata(x), mdata(y), n, c, hw);
+        return y;
+    }
+
+    Tensor nlc_to_nchw(const Tensor &x, int64_t h, int64_t w) override {
+        expect_rank("nlc_to_nchw", x, 3);
+        if (x.dim(1) != h * w)
+            op_error("nlc_to_nchw: " + shape_str(x.shape) + " is not " + std::to_string(h) + "x" +
+                     std::to_string(w));
+        const int64_t n = x.dim(0), c = x.dim(2);
+        Tensor y = new_tensor({n, c, h, w});
+        transpose_batched(cdata(x), mdata(y), n, h * w, c);
+        return y;
+    }
+
+    Tensor slice_rows(const Tensor &x, int64_t start, int64_t count) override {
+        expect_rank("slice_rows", x, 3);
+        if (start < 0 || count < 0 || start + count > x.dim(1))
+            op_error("slice_rows: rows [" + std::to_string(start) + ", " +
+                     std::to_string(start + count) + ") of " + shape_str(x.shape));
+        const int64_t n = x.dim(0), rows = x.dim(1), c = x.dim(2);
+        Tensor y = new_tensor({n, count, c});
+        for (int64_t i = 0; i < n; ++i)
+            std::memcpy(mdata(y) + i * count * c, cdata(x) + (i * rows + start) * c,
+                        count * c * sizeof(float));
+        return y;
+    }
+
+    Tensor pad2d(const Tensor &x, int top, int bottom, int left, int right) override {
+        expect_rank("pad2d", x, 4);
+        if (top < 0 || bottom < 0 || left < 0 || right < 0)
+            op_error("pad2d: negative padding of " + shape_str(x.shape));
+        const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
+        const int64_t oh = h + top + bottom, ow = w + left + right;
+        Tensor y = new_tensor({x.dim(0), x.dim(1), oh, ow});
+        const float *src = cdata(x);
+        float *dst = mdata(y);
+        pool_.parallel_for(planes, 1, [&](int64_t p0, int64_t p1) {
+            for (int64_t p = p0; p < p1; ++p) {
+                float *o = dst + p * oh * ow;
+                std::fill_n(o, top * ow, 0.0f);
+                for (int64_t r = 0; r < h; ++r) {
+                    float *row = o + (top + r) * ow;
+                    std::fill_n(row, left, 0.0f);
+                    std::memcpy(row + left, src + (p * h + r) * w, w * sizeof(float));
+                    std::fill_n(row + left + w, right, 0.0f);
+                }
+                std::fill_n(o + (top + h) * ow, bottom * ow, 0.0f);
+            }
+        });
+        return y;
+    }
+
+private:
+    static float gelu_of(float v) {
+        return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
+    }
+
+    template <typename F>
+    Tensor unary(const Tensor &x, F f) {
+        Tensor y = new_tensor(x.shape);
+        const float *src = cdata(x);
+        float *dst = mdata(y);
+        pool_.parallel_for(x.numel(), kGrain, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) dst[i] = f(src[i]);
+        });
+        return y;
+    }
+
+    template <typename F>
+    Tensor binary(const Tensor &a, const Tensor &b, F f) {
+        Tensor y = new_tensor(a.shape);
+        const float *pa = cdata(a), *pb = cdata(b);
+        float *dst = mdata(y);
+        pool_.parallel_for(a.numel(), kGrain, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) dst[i] = f(pa[i], pb[i]);
+        });
+        return y;
+    }
+
+    // dst[b] = transpose(src[b]) for src [batch, rows, cols], in cache-sized blocks.
+    void transpose_batched(const float *src, float *dst, int64_t batch, int64_t rows,
+                           int64_t cols) {
+        constexpr int64_t kBlock = 32;
+        const int64_t row_blocks = (rows + kBlock - 1) / kBlock;
+        pool_.parallel_for(batch * row_blocks, 1, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) {
+                const int64_t b = t / row_blocks, r0 = (t % row_blocks) * kBlock;
+                const int64_t r1 = std::min(rows, r0 + kBlock);
+                const float *s = src + b * rows * cols;
+                float *d = dst + b * rows * cols;
+                for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
+                    const int64_t c1 = std::min(cols, c0 + kBlock);
+                    for (int64_t r = r0; r < r1; ++r)
+                        for (int64_t c = c0; c < c1; ++c) d[c * rows + r] = s[r * cols + c];
+                }
+            }
+        });
+    }
+
+    ThreadPool pool_;
+    Scratch scratch_;
+};
+
+}  // namespace
+
+std::unique_ptr<sdw::nn::Ops> make_cpu_ops(int threads) {
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return std::make_unique<CpuOps>(threads);
+}
+
+}  // namespace sdw::cpu
