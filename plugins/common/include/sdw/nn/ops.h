@@ -88,6 +88,15 @@ public:
     virtual Tensor nlc_to_nchw(const Tensor &x, int64_t h, int64_t w) = 0;
     // Rows [start, start+count) of dim 1 of [B, N, C] -> [B, count, C].
     virtual Tensor slice_rows(const Tensor &x, int64_t start, int64_t count) = 0;
+
+    // --- appended (the networks need them; each has a default so that a backend
+    // written before the append keeps compiling) ---------------------------------
+    // Zero padding of the two spatial dims of NCHW: [B, C, H, W] ->
+    // [B, C, top + H + bottom, left + W + right]. The VAE encoder's Downsample2D pads
+    // (0, 1, 0, 1) before a stride-2 convolution, which no symmetric conv padding
+    // reproduces. The default round-trips through host memory (it runs three times
+    // per image encode); a backend may override it.
+    virtual Tensor pad2d(const Tensor &x, int top, int bottom, int left, int right);
 };
 
 }  // namespace sdw::nn

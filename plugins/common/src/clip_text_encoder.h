@@ -1,0 +1,13 @@
+// transformers' CLIPTextModel / CLIPTextModelWithProjection as the "text_encoder"
+// component.
+#pragma once
+
+#include <sdw/nn/component.h>
+
+#include <memory>
+
+namespace sdw::nn {
+
+std::unique_ptr<Component> load_clip_text_encoder(Ops &ops, const sdw_component_desc &desc);
+
+}  // namespace sdw::nn
