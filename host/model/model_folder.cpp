@@ -1,0 +1,129 @@
+#include "model/model_folder.h"
+
+#include <stdexcept>
+
+#include "model/config_reader.h"
+
+namespace sdw {
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void fail(const fs::path& path, const std::string& reason) {
+    throw std::runtime_error(path.string() + ": " + reason);
+}
+
+// model_index.json lists a component as ["library", "Class"], or [null, null] when absent.
+bool lists_component(const nlohmann::json& model_index, const std::string& name) {
+    const auto it = model_index.find(name);
+    if (it == model_index.end() || !it->is_array() || it->size() != 2) return false;
+    return !(*it)[1].is_null();
+}
+
+void require_listed(const nlohmann::json& model_index, const fs::path& index_path,
+                    const std::string& name) {
+    if (!lists_component(model_index, name)) fail(index_path, name + ": missing");
+}
+
+TokenizerFiles read_tokenizer(const fs::path& dir) {
+    std::error_code error;
+    if (!fs::is_directory(dir, error)) fail(dir, "tokenizer folder not found");
+    TokenizerFiles files;
+    files.dir = dir;
+    files.vocab = dir / "vocab.json";
+    files.merges = dir / "merges.txt";
+    if (!fs::is_regular_file(files.vocab, error)) fail(files.vocab, "file not found");
+    if (!fs::is_regular_file(files.merges, error)) fail(files.merges, "file not found");
+    if (fs::is_regular_file(dir / "tokenizer_config.json", error))
+        files.config = read_json_object(dir / "tokenizer_config.json");
+    if (fs::is_regular_file(dir / "special_tokens_map.json", error))
+        files.special_tokens_map = read_json_object(dir / "special_tokens_map.json");
+    return files;
+}
+
+std::unique_ptr<ModelComponent> load_component(const fs::path& dir, ComponentKind kind,
+                                               const std::string& stem) {
+    return std::make_unique<ModelComponent>(ModelComponent::load(dir, kind, stem));
+}
+
+TextEncoderSummary summarize(const ModelComponent& text_encoder) {
+    return summarize_text_encoder(text_encoder.config(), text_encoder.dir() / "config.json",
+                                  text_encoder.find("text_projection.weight") != nullptr);
+}
+
+}  // namespace
+
+ModelFolder ModelFolder::open(const fs::path& dir) {
+    std::error_code error;
+    if (!fs::is_directory(dir, error)) fail(dir, "model folder not found");
+
+    ModelFolder folder;
+    folder.dir_ = dir;
+    const fs::path index_path = dir / "model_index.json";
+    folder.model_index_ = read_json_object(index_path);
+    folder.pipeline_class_ =
+        ConfigReader(folder.model_index_, index_path).optional_string("_class_name").value_or("");
+    for (const char* name : {"unet", "vae", "text_encoder", "tokenizer", "scheduler"})
+        require_listed(folder.model_index_, index_path, name);
+
+    folder.scheduler_config_ = read_json_object(dir / "scheduler" / "scheduler_config.json",
+                                                &folder.scheduler_config_text_);
+    folder.tokenizer_ = read_tokenizer(dir / "tokenizer");
+    folder.text_encoder_ =
+        load_component(dir / "text_encoder", ComponentKind::TextEncoder, "model");
+    folder.unet_ = load_component(dir / "unet", ComponentKind::UNet, "diffusion_pytorch_model");
+    folder.vae_ = load_component(dir / "vae", ComponentKind::Vae, "diffusion_pytorch_model");
+
+    const bool has_second_encoder = lists_component(folder.model_index_, "text_encoder_2");
+    if (has_second_encoder) {
+        require_listed(folder.model_index_, index_path, "tokenizer_2");
+        folder.tokenizer_2_ = read_tokenizer(dir / "tokenizer_2");
+        folder.text_encoder_2_ =
+            load_component(dir / "text_encoder_2", ComponentKind::TextEncoder, "model");
+    }
+
+    folder.unet_summary_ = summarize_unet(folder.unet_->config(), dir / "unet" / "config.json");
+    folder.vae_summary_ = summarize_vae(folder.vae_->config(), dir / "vae" / "config.json");
+    folder.text_encoder_summary_ = summarize(*folder.text_encoder_);
+    if (folder.text_encoder_2_) folder.text_encoder_2_summary_ = summarize(*folder.text_encoder_2_);
+
+    // Cross-checks between components: a mismatch means parts of different models were mixed,
+    // which would otherwise surface as an obscure shape error deep inside a plugin.
+    const UNetSummary& unet = folder.unet_summary_;
+    const fs::path unet_config = dir / "unet" / "config.json";
+    int64_t context_width = folder.text_encoder_summary_.hidden_size;
+    std::string context_desc = std::to_string(context_width);
+    if (folder.text_encoder_2_summary_) {
+        context_width += folder.text_encoder_2_summary_->hidden_size;
+        context_desc += " + " + std::to_string(folder.text_encoder_2_summary_->hidden_size);
+    }
+    if (unet.cross_attention_dim != context_width)
+        fail(unet_config, "cross_attention_dim " + std::to_string(unet.cross_attention_dim) +
+                              " does not match the text encoder hidden size " + context_desc);
+    if (unet.out_channels != folder.vae_summary_.latent_channels)
+        fail(unet_config, "out_channels " + std::to_string(unet.out_channels) +
+                              " does not match the VAE's latent_channels " +
+                              std::to_string(folder.vae_summary_.latent_channels));
+
+    if (unet.addition_embed_type == "text_time") {
+        if (!folder.text_encoder_2_summary_)
+            fail(unet_config, "addition_embed_type text_time needs text_encoder_2");
+        // projection_class_embeddings_input_dim = pooled width + time ids * time embedding width.
+        const int64_t pooled = folder.text_encoder_2_summary_->pooled_dim;
+        const int64_t rest = *unet.projection_class_embeddings_input_dim - pooled;
+        const int64_t per_id = *unet.addition_time_embed_dim;
+        if (per_id <= 0 || rest <= 0 || rest % per_id != 0)
+            fail(unet_config, "projection_class_embeddings_input_dim " +
+                                  std::to_string(*unet.projection_class_embeddings_input_dim) +
+                                  " is not the pooled width " + std::to_string(pooled) +
+                                  " plus a multiple of addition_time_embed_dim " +
+                                  std::to_string(per_id));
+        folder.time_id_count_ = rest / per_id;
+    } else if (unet.addition_embed_type) {
+        fail(unet_config, "addition_embed_type \"" + *unet.addition_embed_type +
+                              "\" is not supported");
+    }
+    return folder;
+}
+
+}  // namespace sdw
