@@ -3,7 +3,7 @@
 // 64 MiB per head). Heads are read in place through the leading dimension C.
 #include "kernels.h"
 
-#include <cblas.h>
+#include "blas.h"
 
 #include <algorithm>
 #include <cmath>
@@ -59,14 +59,14 @@ void attention(ThreadPool &pool, Scratch &scratch, const AttentionShape &a, cons
                     for (int64_t r = 0; r < rows; ++r) std::fill_n(ob + (r0 + r) * c, d, 0.0f);
                     continue;
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(keys), int(d),
+                blas().sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(keys), int(d),
                             scale, qb + r0 * c, int(c), kb, int(c), 0.0f, scores, int(keys));
                 if (a.causal)
                     softmax_rows(pool, scores, rows, keys, keys,
                                  [&](int64_t r) { return std::min(keys, r0 + r + 1); });
                 else
                     softmax_rows(pool, scores, rows, keys, keys, [&](int64_t) { return keys; });
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(d), int(keys),
+                blas().sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(d), int(keys),
                             1.0f, scores, int(keys), vb, int(c), 0.0f, ob + r0 * c, int(c));
             }
         }

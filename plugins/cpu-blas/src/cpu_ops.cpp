@@ -6,7 +6,7 @@
 #include "half_convert.h"
 #include "kernels.h"
 
-#include <cblas.h>
+#include "blas.h"
 
 #include <algorithm>
 #include <cmath>
@@ -46,7 +46,7 @@ const float *optional_vector(const char *op, const Tensor &t, int64_t n) {
 
 class CpuOps final : public sdw::nn::Ops {
 public:
-    explicit CpuOps(int threads) : pool_(threads) { openblas_set_num_threads(threads); }
+    explicit CpuOps(int threads) : pool_(threads) { blas().set_num_threads(threads); }
 
     // --- data movement -------------------------------------------------------------
     Tensor from_host(const float *data, const Shape &shape) override {
@@ -128,7 +128,7 @@ public:
                 for (int64_t r = r0; r < r1; ++r) std::memcpy(yd + r * out, b, out * sizeof(float));
             });
         if (rows > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(out), int(in), 1.0f,
+            blas().sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(out), int(in), 1.0f,
                         cdata(x), int(in), cdata(w), int(in), b ? 1.0f : 0.0f, yd, int(out));
         return y;
     }

@@ -4,7 +4,8 @@
 #include <sdw/nn/component.h>
 #include <sdw/plugin_api.hpp>
 
-#include <cblas.h>
+#include "blas.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -103,9 +104,17 @@ struct CpuBlasPlugin {
     static sp::Info describe() {
         const int cores = all_cores();
         std::string device = "CPU (" + std::to_string(cores) + (cores == 1 ? " thread" : " threads");
-        if (const char *config = openblas_get_config()) device += std::string(", ") + config;
-        device += ")";
+        device += ", " + translate_errors([] { return sdw::cpu::blas_description(); }) + ")";
         return {"cpu-blas", kPluginVersion, device, false};
+    }
+
+    // Usable wherever OpenBLAS loads.
+    static void probe() {
+        try {
+            sdw::cpu::blas();
+        } catch (const sdw::nn::ComponentError &e) {
+            throw sp::Error(SDW_STATUS_UNSUPPORTED, e.what());
+        }
     }
 
     static std::unique_ptr<sp::Context> create_context(const std::string &options_json) {
