@@ -2,12 +2,12 @@
 // rows, so the score matrix never exceeds one tile (4096 x 4096 scores would be
 // 64 MiB per head). Heads are read in place through the leading dimension C.
 #include "kernels.h"
+#include "softmax.h"
 
 #include "blas.h"
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 namespace sdw::cpu {
 namespace {
@@ -15,7 +15,7 @@ namespace {
 // Floats of scores per tile: 8 MiB.
 constexpr int64_t kScoreBudget = int64_t{2} << 20;
 
-// Stable softmax of each row of s [rows, ld] over its first valid(row) entries; the
+// Softmax of each row of s [rows, ld] over its first valid(row) entries; the
 // entries after them are set to 0 so the second product may span all columns.
 template <typename Valid>
 void softmax_rows(ThreadPool &pool, float *s, int64_t rows, int64_t ld, int64_t cols, Valid valid) {
@@ -23,16 +23,8 @@ void softmax_rows(ThreadPool &pool, float *s, int64_t rows, int64_t ld, int64_t 
         for (int64_t r = r0; r < r1; ++r) {
             float *row = s + r * ld;
             const int64_t n = valid(r);
-            float mx = -std::numeric_limits<float>::infinity();
-            for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
-            float sum = 0.0f;
-            for (int64_t j = 0; j < n; ++j) {
-                row[j] = std::exp(row[j] - mx);
-                sum += row[j];
-            }
-            const float inv = n > 0 ? 1.0f / sum : 0.0f;
-            for (int64_t j = 0; j < n; ++j) row[j] *= inv;
-            std::fill(row + n, row + cols, 0.0f);
+            if (n > 0) softmax_inplace(row, n);
+            std::fill(row + std::max<int64_t>(n, 0), row + cols, 0.0f);
         }
     });
 }
