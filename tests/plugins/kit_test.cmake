@@ -1,0 +1,32 @@
+# The out-of-tree plugin kit, end to end: install the plugin API package into a
+# fresh prefix, configure and build examples/minimal-plugin against it alone
+# (find_package(sdw_plugin_api 1)), then load the result with LOADER.
+#   cmake -DBUILD_DIR=<sd-worker build> -DEXAMPLE_DIR=<examples/minimal-plugin>
+#         -DWORK_DIR=<scratch> -DGENERATOR=<gen> -DCXX_COMPILER=<c++> -DLOADER=<exe>
+#         -P kit_test.cmake
+foreach(var BUILD_DIR EXAMPLE_DIR WORK_DIR GENERATOR CXX_COMPILER LOADER)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "kit_test.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+
+function(step name)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "kit step '${name}' failed (${rc}):\n${out}\n${err}")
+  endif()
+  message(STATUS "kit step '${name}' ok")
+  set(step_output "${out}" PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE ${WORK_DIR})
+set(prefix ${WORK_DIR}/prefix)
+step(install ${CMAKE_COMMAND} --install ${BUILD_DIR} --component sdw_plugin_api --prefix ${prefix})
+if(NOT EXISTS ${prefix}/include/sdw/plugin_api.hpp)
+  message(FATAL_ERROR "the installed package lacks include/sdw/plugin_api.hpp")
+endif()
+step(configure ${CMAKE_COMMAND} -S ${EXAMPLE_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
+     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release)
+step(build ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+step(load ${LOADER} ${WORK_DIR}/build/libminimal_plugin.so)
+message(STATUS "${step_output}")
