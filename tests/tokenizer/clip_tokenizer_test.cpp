@@ -147,6 +147,7 @@ TEST_F(TemporaryTokenizerDir, ErrorsNameTheFile) {
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("tokenizer_config.json"), std::string::npos) << e.what();
     }
+    write_config("{}");
     std::filesystem::remove(dir_ / "merges.txt");
     try {
         ClipTokenizer::load(dir_.string());
@@ -154,14 +155,21 @@ TEST_F(TemporaryTokenizerDir, ErrorsNameTheFile) {
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("merges.txt"), std::string::npos) << e.what();
     }
+    std::filesystem::remove(dir_ / "vocab.json");
+    try {
+        ClipTokenizer::load(dir_.string());
+        FAIL() << "expected an error";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("vocab.json"), std::string::npos) << e.what();
+    }
 }
 
-TEST(ClipTokenizer, MissingDirectoryNamesVocab) {
+TEST(ClipTokenizer, MissingDirectoryIsNamed) {
     try {
         ClipTokenizer::load(kFixtures + "/does-not-exist");
         FAIL() << "expected an error";
     } catch (const std::runtime_error& e) {
-        EXPECT_NE(std::string(e.what()).find("vocab.json"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("does-not-exist"), std::string::npos) << e.what();
     }
 }
 
