@@ -281,39 +281,6 @@ const TensorInfo& SafetensorsFile::at(const std::string& name) const {
     return *tensor;
 }
 
-float f16_to_f32(uint16_t bits) {
-    const uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
-    const uint32_t exponent = (bits >> 10) & 0x1fu;
-    uint32_t mantissa = bits & 0x3ffu;
-    uint32_t result = 0;
-    if (exponent == 0x1f) {
-        result = sign | 0x7f800000u | (mantissa << 13);  // inf / nan
-    } else if (exponent != 0) {
-        result = sign | ((exponent + 112) << 23) | (mantissa << 13);
-    } else if (mantissa != 0) {
-        // Subnormal half: renormalize into a normal float.
-        int shift = 0;
-        while ((mantissa & 0x400u) == 0) {
-            mantissa <<= 1;
-            ++shift;
-        }
-        mantissa &= 0x3ffu;
-        result = sign | (static_cast<uint32_t>(113 - shift) << 23) | (mantissa << 13);
-    } else {
-        result = sign;
-    }
-    float value;
-    std::memcpy(&value, &result, sizeof value);
-    return value;
-}
-
-float bf16_to_f32(uint16_t bits) {
-    const uint32_t widened = static_cast<uint32_t>(bits) << 16;
-    float value;
-    std::memcpy(&value, &widened, sizeof value);
-    return value;
-}
-
 namespace {
 template <typename T, typename Convert>
 void convert_all(const TensorInfo& tensor, std::vector<float>& out, Convert convert) {

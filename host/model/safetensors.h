@@ -17,6 +17,8 @@
 
 #include <sdw/plugin_api.h>
 
+#include "model/half_float.h"
+
 namespace sdw {
 
 enum class DType { F32, F16, BF16, I32, I64, U8, F64 };
@@ -79,9 +81,5 @@ private:
 
 // Converts any supported dtype to float32 (integers and F64 are rounded to the nearest float).
 std::vector<float> to_f32(const TensorInfo& tensor);
-
-// IEEE half / bfloat16 to float, exact.
-float f16_to_f32(uint16_t bits);
-float bf16_to_f32(uint16_t bits);
 
 }  // namespace sdw

@@ -38,6 +38,9 @@ public:
             size -= static_cast<size_t>(written);
         }
     }
+    void extend_to(uint64_t size) {
+        if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) fail("cannot extend");
+    }
     void close() {
         const int fd = fd_;
         fd_ = -1;
@@ -85,7 +88,7 @@ void SafetensorsWriter::write(const std::filesystem::path& path, const Fill& fil
 
     std::filesystem::path temporary = path;
     temporary += ".partial";
-    {
+    try {
         OutputFile out(temporary);
         unsigned char length[8];
         for (int i = 0; i < 8; ++i)
@@ -93,18 +96,27 @@ void SafetensorsWriter::write(const std::filesystem::path& path, const Fill& fil
         out.write_all(length, sizeof length);
         out.write_all(header_text.data(), header_text.size());
 
-        std::vector<std::byte> chunk(kChunkBytes);
-        for (const TensorSpec& spec : specs_) {
-            const uint64_t size = spec.byte_size();
-            for (uint64_t done = 0; done < size;) {
-                const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunkBytes, size - done));
-                const std::span<std::byte> part(chunk.data(), n);
-                fill(spec, done, part);
-                out.write_all(part.data(), n);
-                done += n;
+        if (!fill) {
+            out.extend_to(8 + header_text.size() + offset);
+        } else {
+            std::vector<std::byte> chunk(kChunkBytes);
+            for (const TensorSpec& spec : specs_) {
+                const uint64_t size = spec.byte_size();
+                for (uint64_t done = 0; done < size;) {
+                    const size_t n =
+                        static_cast<size_t>(std::min<uint64_t>(kChunkBytes, size - done));
+                    const std::span<std::byte> part(chunk.data(), n);
+                    fill(spec, done, part);
+                    out.write_all(part.data(), n);
+                    done += n;
+                }
             }
         }
         out.close();
+    } catch (...) {
+        std::error_code ignored;
+        std::filesystem::remove(temporary, ignored);
+        throw;
     }
     std::error_code error;
     std::filesystem::rename(temporary, path, error);

@@ -40,6 +40,8 @@ public:
 
     // Writes `path` (through a temporary file renamed at the end, so an interrupted write never
     // leaves a file that looks complete). Throws std::runtime_error naming the path on I/O errors.
+    // With an empty `fill` every tensor is zero and the data section is a hole in a sparse file:
+    // instant and taking no disk space, for tests that load models without computing with them.
     void write(const std::filesystem::path& path, const Fill& fill) const;
 
 private:
