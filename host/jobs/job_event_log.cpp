@@ -1,0 +1,57 @@
+#include "jobs/job_event_log.h"
+
+#include <algorithm>
+
+namespace sdw {
+
+uint64_t JobEventLog::append(std::string name, std::string data, bool terminal) {
+    std::vector<std::shared_ptr<Listener>> to_notify;
+    uint64_t id = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (closed_) return 0;
+        id = events_.size() + 1;
+        events_.push_back(std::make_shared<const JobEvent>(
+            JobEvent{id, std::move(name), std::move(data), terminal}));
+        closed_ = terminal;
+        to_notify.reserve(listeners_.size());
+        for (auto &entry : listeners_) to_notify.push_back(entry.second);
+    }
+    for (auto &listener : to_notify) (*listener)();
+    return id;
+}
+
+std::vector<JobEventPtr> JobEventLog::events_after(uint64_t last_id) const {
+    std::lock_guard lock(mutex_);
+    if (last_id >= events_.size()) return {};
+    return {events_.begin() + static_cast<std::ptrdiff_t>(last_id), events_.end()};
+}
+
+uint64_t JobEventLog::last_id() const {
+    std::lock_guard lock(mutex_);
+    return events_.size();
+}
+
+bool JobEventLog::closed() const {
+    std::lock_guard lock(mutex_);
+    return closed_;
+}
+
+uint64_t JobEventLog::subscribe(Listener listener) {
+    std::lock_guard lock(mutex_);
+    uint64_t token = next_token_++;
+    listeners_.emplace_back(token, std::make_shared<Listener>(std::move(listener)));
+    return token;
+}
+
+void JobEventLog::unsubscribe(uint64_t token) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(listeners_, [token](const auto &entry) { return entry.first == token; });
+}
+
+size_t JobEventLog::subscriber_count() const {
+    std::lock_guard lock(mutex_);
+    return listeners_.size();
+}
+
+}  // namespace sdw

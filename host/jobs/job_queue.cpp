@@ -1,0 +1,321 @@
+#include "jobs/job_queue.h"
+
+#include "image/base64.h"
+#include "image/png.h"
+#include "jobs/generation_parameters_text.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace sdw {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double milliseconds_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+JobQueue::JobQueue(JobQueueOptions options)
+    : options_(options), id_rng_(std::random_device{}()) {}
+
+JobQueue::~JobQueue() { shutdown(); }
+
+void JobQueue::start(std::vector<std::shared_ptr<Generator>> generators) {
+    {
+        std::lock_guard lock(mutex_);
+        if (ready_ || stopping_) return;
+        for (auto &generator : generators) {
+            std::string model_name;
+            try {
+                model_name = generator->describe().name;
+            } catch (...) {
+                // The name only labels PNG metadata; a describe() failure is not fatal.
+            }
+            workers_.emplace_back(&JobQueue::worker_loop, this, generator, model_name);
+        }
+        ready_ = !workers_.empty();
+    }
+    notify_observer();
+}
+
+std::string JobQueue::new_job_id() {
+    char text[33];
+    uint64_t hi = id_rng_(), lo = id_rng_();
+    std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(hi),
+                  static_cast<unsigned long long>(lo));
+    return text;
+}
+
+SubmitResult JobQueue::submit(GenerationRequest request) {
+    SubmitResult result;
+    {
+        std::lock_guard lock(mutex_);
+        evict_locked(Clock::now());
+        if (draining_ || stopping_) {
+            result.error = SubmitError::draining;
+            return result;
+        }
+        if (!ready_) {
+            result.error = SubmitError::not_ready;
+            return result;
+        }
+        if (pending_.size() >= options_.capacity) {
+            result.error = SubmitError::queue_full;
+            return result;
+        }
+        std::string id = new_job_id();
+        while (jobs_.count(id)) id = new_job_id();
+        auto job = std::make_shared<Job>(id, std::move(request));
+        pending_.push_back(job);
+        jobs_.emplace(id, job);
+        result.job = job;
+        result.queue_position = pending_.size();
+        job->events().append("queued", json{{"queue_position", result.queue_position}}.dump());
+    }
+    work_cv_.notify_one();
+    notify_observer();
+    return result;
+}
+
+JobPtr JobQueue::find(const std::string &id) {
+    std::lock_guard lock(mutex_);
+    evict_locked(Clock::now());
+    auto it = jobs_.find(id);
+    return it == jobs_.end() ? nullptr : it->second;
+}
+
+std::optional<size_t> JobQueue::queue_position(const std::string &id) const {
+    std::lock_guard lock(mutex_);
+    for (size_t i = 0; i < pending_.size(); ++i)
+        if (pending_[i]->id() == id) return i + 1;
+    return std::nullopt;
+}
+
+CancelOutcome JobQueue::cancel(const std::string &id, const std::string &reason) {
+    CancelOutcome outcome;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = jobs_.find(id);
+        if (it == jobs_.end()) return CancelOutcome::not_found;
+        JobPtr job = it->second;
+        auto pending_it = std::find(pending_.begin(), pending_.end(), job);
+        if (pending_it != pending_.end()) {
+            size_t index = static_cast<size_t>(pending_it - pending_.begin());
+            pending_.erase(pending_it);
+            job->finish_cancelled(reason);
+            job_finished(job);
+            publish_positions_from(index);
+            idle_cv_.notify_all();
+            outcome = CancelOutcome::cancelled;
+        } else if (job->request_cancel(reason)) {
+            return CancelOutcome::cancelling;
+        } else {
+            return CancelOutcome::already_finished;
+        }
+    }
+    notify_observer();
+    return outcome;
+}
+
+void JobQueue::begin_drain(const std::string &reason) {
+    {
+        std::lock_guard lock(mutex_);
+        draining_ = true;
+        for (auto &job : pending_) {
+            job->finish_cancelled(reason);
+            job_finished(job);
+        }
+        pending_.clear();
+        idle_cv_.notify_all();
+    }
+    notify_observer();
+}
+
+void JobQueue::cancel_running(const std::string &reason) {
+    std::lock_guard lock(mutex_);
+    for (auto &job : running_) job->request_cancel(reason);
+}
+
+bool JobQueue::wait_idle(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return idle_cv_.wait_for(lock, timeout,
+                             [this] { return pending_.empty() && running_.empty(); });
+}
+
+void JobQueue::shutdown() {
+    std::vector<std::thread> workers;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        draining_ = true;
+        for (auto &job : pending_) {
+            job->finish_cancelled("server shutting down");
+            job_finished(job);
+        }
+        pending_.clear();
+        for (auto &job : running_) job->request_cancel("server shutting down");
+        workers.swap(workers_);
+    }
+    work_cv_.notify_all();
+    idle_cv_.notify_all();
+    for (auto &worker : workers)
+        if (worker.joinable()) worker.join();
+}
+
+void JobQueue::worker_loop(std::shared_ptr<Generator> generator, std::string model_name) {
+    for (;;) {
+        JobPtr job;
+        std::optional<GenerationRequest> request;
+        {
+            std::unique_lock lock(mutex_);
+            work_cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+            if (stopping_) return;
+            job = pending_.front();
+            pending_.pop_front();
+            request = job->start_running();
+            running_.push_back(job);
+            publish_positions_from(0);
+        }
+        notify_observer();
+
+        auto started = Clock::now();
+        if (request) run_job(*generator, model_name, job, std::move(*request));
+        if (!is_terminal(job->state()))
+            job->fail({"internal_error", "the job ended without a result", ""});
+
+        {
+            std::lock_guard lock(mutex_);
+            std::erase(running_, job);
+            double ms = milliseconds_since(started);
+            average_job_ms_ = average_job_ms_ == 0 ? ms : 0.8 * average_job_ms_ + 0.2 * ms;
+            job_finished(job);
+            evict_locked(Clock::now());
+            idle_cv_.notify_all();
+        }
+        notify_observer();
+    }
+}
+
+void JobQueue::run_job(Generator &generator, const std::string &model_name, const JobPtr &job,
+                       GenerationRequest request) {
+    GenerationCallbacks callbacks;
+    callbacks.on_step = [&job](int step, int total) { job->record_progress(step, total); };
+    callbacks.should_cancel = [&job] { return job->cancel_requested(); };
+    try {
+        if (job->cancel_requested()) throw GenerationCancelled();
+        GenerationResult result = generator.generate(request, callbacks);
+
+        // PNG encoding is CPU work too: it belongs here, not on an I/O thread.
+        auto encode_start = Clock::now();
+        std::vector<JobImage> images;
+        json images_json = json::array();
+        for (size_t i = 0; i < result.images.size(); ++i) {
+            const GeneratedImage &generated = result.images[i];
+            std::map<std::string, std::string> text{
+                {"parameters", generation_parameters_text(request, generated.seed, model_name)}};
+            auto png = std::make_shared<const std::vector<uint8_t>>(
+                encode_png(generated.image, text));
+            images_json.push_back({{"index", i},
+                                   {"seed", generated.seed},
+                                   {"width", generated.image.width},
+                                   {"height", generated.image.height},
+                                   {"url", job_image_url(job->id(), i)},
+                                   {"png_base64", base64_encode(*png)}});
+            images.push_back({generated.seed, generated.image.width, generated.image.height, png});
+        }
+        auto timings = result.timings_ms;
+        timings["encode_png"] = milliseconds_since(encode_start);
+        json event{{"images", std::move(images_json)},
+                   {"seed", request.seed},
+                   {"timings_ms", timings}};
+        job->complete(std::move(images), std::move(timings), event.dump());
+    } catch (const GenerationCancelled &) {
+        job->finish_cancelled("");
+    } catch (const GenerationInvalid &e) {
+        job->fail({"invalid_request", e.what(), e.field});
+    } catch (const std::exception &e) {
+        job->fail({"generation_failed", e.what(), ""});
+    } catch (...) {
+        job->fail({"generation_failed", "unknown exception from the generator", ""});
+    }
+}
+
+void JobQueue::job_finished(const JobPtr &job) {
+    switch (job->state()) {
+    case JobState::completed: ++completed_; break;
+    case JobState::failed: ++failed_; break;
+    case JobState::cancelled: ++cancelled_; break;
+    default: break;
+    }
+    finished_.push_back(job);
+}
+
+void JobQueue::publish_positions_from(size_t index) {
+    for (size_t i = index; i < pending_.size(); ++i)
+        pending_[i]->events().append("queued", json{{"queue_position", i + 1}}.dump());
+}
+
+void JobQueue::evict_expired() {
+    std::lock_guard lock(mutex_);
+    evict_locked(Clock::now());
+}
+
+void JobQueue::evict_locked(Clock::time_point now) {
+    while (!finished_.empty()) {
+        const JobPtr &oldest = finished_.front();
+        bool too_many = finished_.size() > options_.max_retained;
+        bool expired = now - oldest->finished_steady() >= options_.retention;
+        if (!too_many && !expired) break;
+        jobs_.erase(oldest->id());
+        finished_.pop_front();
+    }
+}
+
+QueueStats JobQueue::stats_locked() const {
+    QueueStats s;
+    s.ready = ready_;
+    s.draining = draining_;
+    s.queued = pending_.size();
+    s.running = running_.size();
+    s.capacity = options_.capacity;
+    s.workers = workers_.size();
+    s.retained = finished_.size();
+    s.completed = completed_;
+    s.failed = failed_;
+    s.cancelled = cancelled_;
+    return s;
+}
+
+QueueStats JobQueue::stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_locked();
+}
+
+std::chrono::seconds JobQueue::retry_after() const {
+    std::lock_guard lock(mutex_);
+    double workers = std::max<size_t>(1, workers_.size());
+    double backlog = static_cast<double>(pending_.size() + running_.size());
+    double seconds = std::ceil(backlog * average_job_ms_ / workers / 1000.0);
+    return std::chrono::seconds(static_cast<long>(std::clamp(seconds, 1.0, 300.0)));
+}
+
+void JobQueue::set_observer(std::function<void(const QueueStats &)> observer) {
+    std::lock_guard lock(observer_mutex_);
+    observer_ = std::move(observer);
+}
+
+void JobQueue::notify_observer() {
+    QueueStats s = stats();
+    std::lock_guard lock(observer_mutex_);
+    if (observer_) observer_(s);
+}
+
+}  // namespace sdw

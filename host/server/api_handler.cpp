@@ -1,0 +1,389 @@
+#include "server/api_handler.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+
+namespace sdw {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char *kPluginAbi = "1";
+
+std::vector<std::string_view> split_path(std::string_view path) {
+    std::vector<std::string_view> parts;
+    size_t start = 1;  // skip the leading '/'
+    while (start <= path.size()) {
+        size_t end = path.find('/', start);
+        if (end == std::string_view::npos) end = path.size();
+        parts.push_back(path.substr(start, end - start));
+        start = end + 1;
+    }
+    return parts;
+}
+
+// The value of `name` in a query string (no percent-decoding: our values are ids and
+// keys from a safe alphabet).
+std::optional<std::string> query_value(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        size_t amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        size_t eq = pair.find('=');
+        if (pair.substr(0, eq) == name)
+            return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
+}
+
+std::optional<uint64_t> parse_u64(std::string_view text) {
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return value;
+}
+
+// Compares without an early exit so response timing does not reveal a key's prefix.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (size_t i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+    return diff == 0;
+}
+
+json iso_time(std::chrono::system_clock::time_point t) {
+    std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch())
+                      .count() % 1000;
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[40];
+    size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+    std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(millis));
+    return text;
+}
+
+json optional_time(const std::optional<std::chrono::system_clock::time_point> &t) {
+    return t ? iso_time(*t) : json(nullptr);
+}
+
+const char *operation_name(Operation op) {
+    switch (op) {
+    case Operation::txt2img: return "txt2img";
+    case Operation::img2img: return "img2img";
+    case Operation::inpaint: return "inpaint";
+    }
+    return "txt2img";
+}
+
+ApiResponse json_response(int status, const json &body) {
+    ApiResponse response;
+    response.status = status;
+    response.body = body.dump();
+    return response;
+}
+
+ApiResponse invalid_field(const std::string &field, const std::string &message) {
+    json error{{"code", "invalid_field"}, {"message", message}};
+    error["field"] = field.empty() ? json(nullptr) : json(field);
+    return json_response(400, json{{"error", error}});
+}
+
+ApiResponse method_not_allowed(const char *allow) {
+    ApiResponse response = ApiHandler::error_response(405, "method_not_allowed",
+                                                      std::string("allowed: ") + allow);
+    response.headers.emplace_back("Allow", allow);
+    return response;
+}
+
+ApiResponse not_found(const std::string &what) {
+    return ApiHandler::error_response(404, "not_found", what);
+}
+
+std::string job_path(const std::string &id) { return "/v1/jobs/" + id; }
+
+}  // namespace
+
+ApiHandler::ApiHandler(ApiOptions options, JobQueue &queue, ServiceState &state)
+    : options_(std::move(options)), queue_(queue), state_(state),
+      seed_rng_(std::random_device{}()) {}
+
+ApiResponse ApiHandler::error_response(int status, const std::string &code,
+                                       const std::string &message) {
+    return json_response(status, json{{"error", {{"code", code}, {"message", message}}}});
+}
+
+uint64_t ApiHandler::random_seed() {
+    std::lock_guard lock(seed_mutex_);
+    return seed_rng_();
+}
+
+bool ApiHandler::authorized(const ApiRequest &request, bool allow_query_key,
+                            const std::string &query) const {
+    if (options_.api_keys.empty()) return true;
+    std::vector<std::string> offered;
+    constexpr std::string_view bearer = "Bearer ";
+    if (request.authorization.size() > bearer.size() &&
+        std::equal(bearer.begin(), bearer.end(), request.authorization.begin(),
+                   [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+        offered.push_back(request.authorization.substr(bearer.size()));
+    if (!request.api_key.empty()) offered.push_back(request.api_key);
+    if (allow_query_key)
+        if (auto key = query_value(query, "api_key")) offered.push_back(*key);
+    bool ok = false;
+    for (const auto &candidate : offered)
+        for (const auto &key : options_.api_keys) ok |= constant_time_equal(candidate, key);
+    return ok;
+}
+
+ApiResponse ApiHandler::handle(const ApiRequest &request) {
+    std::string_view target = request.target;
+    size_t question = target.find('?');
+    std::string_view path = target.substr(0, question);
+    std::string query(question == std::string_view::npos ? "" : target.substr(question + 1));
+    const std::string &method = request.method;
+    bool get = method == "GET";
+
+    if (path == "/health") {
+        if (!get) return method_not_allowed("GET");
+        return json_response(200, json{{"status", "ok"}});
+    }
+    if (path == "/ready") {
+        if (!get) return method_not_allowed("GET");
+        ServicePhase phase = state_.phase();
+        json body{{"status", to_string(phase)}};
+        if (phase == ServicePhase::failed) body["error"] = state_.failure();
+        return json_response(phase == ServicePhase::ready ? 200 : 503, body);
+    }
+
+    auto parts = split_path(path);
+    bool is_stream = parts.size() == 4 && parts[0] == "v1" && parts[1] == "jobs" &&
+                     parts[3] == "stream";
+    if (!authorized(request, is_stream, query)) {
+        ApiResponse response =
+            error_response(401, "unauthorized", "a valid API key is required");
+        response.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return response;
+    }
+
+    if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "info") {
+        if (!get) return method_not_allowed("GET");
+        return info();
+    }
+    if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "jobs")
+        return not_found("no such path");
+    if (parts.size() == 2) {
+        if (method != "POST") return method_not_allowed("POST");
+        return submit(request);
+    }
+    std::string id(parts[2]);
+    JobPtr job = id.empty() ? nullptr : queue_.find(id);
+    if (parts.size() == 3) {
+        if (method != "GET" && method != "DELETE") return method_not_allowed("GET, DELETE");
+        if (!job) return not_found("no such job");
+        return method == "GET" ? job_status(job) : cancel(id);
+    }
+    if (parts.size() == 4 && parts[3] == "stream") {
+        if (!get) return method_not_allowed("GET");
+        if (!job) return not_found("no such job");
+        return stream(job, request, query);
+    }
+    if (parts.size() == 5 && parts[3] == "images") {
+        if (!get) return method_not_allowed("GET");
+        if (!job) return not_found("no such job");
+        return image(job, std::string(parts[4]));
+    }
+    return not_found("no such path");
+}
+
+ApiResponse ApiHandler::submit(const ApiRequest &request) {
+    ServicePhase phase = state_.phase();
+    if (phase == ServicePhase::draining)
+        return error_response(503, "draining", "the worker is shutting down");
+    auto model = state_.model();
+    if (phase != ServicePhase::ready || !model)
+        return error_response(503, "not_ready", "the model is not loaded yet");
+
+    ParsedGeneration parsed = parse_generation_request(request.body, *model, options_.limits,
+                                                       [this] { return random_seed(); });
+    if (auto *error = std::get_if<FieldError>(&parsed)) return invalid_field(error->field, error->message);
+    auto &generation = std::get<GenerationRequest>(parsed);
+    uint64_t seed = generation.seed;
+
+    SubmitResult result = queue_.submit(std::move(generation));
+    switch (result.error) {
+    case SubmitError::none: break;
+    case SubmitError::queue_full: {
+        ApiResponse response = error_response(429, "queue_full", "the job queue is full");
+        response.headers.emplace_back("Retry-After", std::to_string(queue_.retry_after().count()));
+        return response;
+    }
+    case SubmitError::draining:
+        return error_response(503, "draining", "the worker is shutting down");
+    case SubmitError::not_ready:
+        return error_response(503, "not_ready", "the model is not loaded yet");
+    }
+    const std::string &id = result.job->id();
+    ApiResponse response = json_response(202, json{{"job_id", id},
+                                                   {"status_url", job_path(id)},
+                                                   {"sse_url", job_path(id) + "/stream"},
+                                                   {"queue_position", result.queue_position},
+                                                   {"seed", seed}});
+    response.headers.emplace_back("Location", job_path(id));
+    return response;
+}
+
+ApiResponse ApiHandler::job_status(const JobPtr &job) {
+    JobSnapshot s = job->snapshot();
+    json body{{"job_id", job->id()},
+              {"state", to_string(s.state)},
+              {"operation", operation_name(job->operation())},
+              {"seed", job->seed()},
+              {"step", s.step},
+              {"total", s.total ? s.total : job->requested_steps()},
+              {"cancel_requested", s.cancel_requested},
+              {"created_at", iso_time(s.created_at)},
+              {"started_at", optional_time(s.started_at)},
+              {"finished_at", optional_time(s.finished_at)},
+              {"status_url", job_path(job->id())},
+              {"sse_url", job_path(job->id()) + "/stream"}};
+    auto position = s.state == JobState::queued ? queue_.queue_position(job->id()) : std::nullopt;
+    body["queue_position"] = position ? json(*position) : json(nullptr);
+    if (s.error) {
+        json error{{"code", s.error->code}, {"message", s.error->message}};
+        if (!s.error->field.empty()) error["field"] = s.error->field;
+        body["error"] = error;
+    } else {
+        body["error"] = nullptr;
+    }
+    if (s.state == JobState::cancelled || s.cancel_requested) body["cancel_reason"] = s.cancel_reason;
+    json images = json::array();
+    for (size_t i = 0; i < s.images.size(); ++i)
+        images.push_back({{"index", i},
+                          {"url", job_image_url(job->id(), i)},
+                          {"seed", s.images[i].seed},
+                          {"width", s.images[i].width},
+                          {"height", s.images[i].height}});
+    body["images"] = images;
+    body["timings_ms"] = s.timings_ms;
+    return json_response(200, body);
+}
+
+ApiResponse ApiHandler::cancel(const std::string &id) {
+    switch (queue_.cancel(id, "cancelled by the client")) {
+    case CancelOutcome::cancelled:
+    case CancelOutcome::cancelling: {
+        JobPtr job = queue_.find(id);
+        if (job) return job_status(job);
+        return error_response(404, "not_found", "no such job");
+    }
+    case CancelOutcome::already_finished: {
+        JobPtr job = queue_.find(id);
+        std::string state = job ? std::string(to_string(job->state())) : "finished";
+        return error_response(409, "already_finished", "the job is already " + state);
+    }
+    case CancelOutcome::not_found: break;
+    }
+    return not_found("no such job");
+}
+
+ApiResponse ApiHandler::stream(const JobPtr &job, const ApiRequest &request,
+                               const std::string &query) {
+    uint64_t after = 0;
+    std::optional<std::string> given;
+    if (!request.last_event_id.empty()) given = request.last_event_id;
+    else given = query_value(query, "last_event_id");
+    if (given && !given->empty()) {
+        auto parsed = parse_u64(*given);
+        if (!parsed) return invalid_field("last_event_id", "Last-Event-ID must be an event id");
+        after = *parsed;
+    }
+    // A client that has seen the terminal event (an EventSource reconnecting after the
+    // server closed the stream) is told to stop: 204 ends EventSource's reconnection.
+    if (job->events().closed() && after >= job->events().last_id()) {
+        ApiResponse response;
+        response.status = 204;
+        response.content_type.clear();
+        return response;
+    }
+    ApiResponse response;
+    response.stream_job = job;
+    response.stream_after_id = after;
+    return response;
+}
+
+ApiResponse ApiHandler::image(const JobPtr &job, const std::string &file) {
+    constexpr std::string_view suffix = ".png";
+    if (file.size() <= suffix.size() || !file.ends_with(suffix)) return not_found("no such image");
+    auto index = parse_u64(std::string_view(file).substr(0, file.size() - suffix.size()));
+    if (!index) return not_found("no such image");
+    auto image = job->image(*index);
+    if (!image) {
+        JobState state = job->state();
+        return not_found(state == JobState::completed
+                             ? "the job has no image " + std::to_string(*index)
+                             : "the job is " + std::string(to_string(state)) + ", it has no images");
+    }
+    ApiResponse response;
+    response.content_type = "image/png";
+    response.body.assign(image->png->begin(), image->png->end());
+    response.headers.emplace_back("Cache-Control", "private, max-age=3600, immutable");
+    return response;
+}
+
+ApiResponse ApiHandler::info() {
+    BackendInfo backend = state_.backend();
+    auto model = state_.model();
+    QueueStats stats = queue_.stats();
+    const ApiLimits &l = options_.limits;
+    json body{{"service", "sd-worker"},
+              {"version", options_.server_version},
+              {"api_version", "v1"},
+              {"state", to_string(state_.phase())},
+              {"plugin",
+               {{"name", backend.plugin_name},
+                {"version", backend.plugin_version},
+                {"path", backend.plugin_path},
+                {"abi", backend.abi_version.empty() ? kPluginAbi : backend.abi_version}}},
+              {"device", backend.device},
+              {"limits",
+               {{"min_size", l.min_size},
+                {"max_size", l.max_size},
+                {"size_multiple", 8},
+                {"max_steps", l.max_steps},
+                {"max_guidance_scale", l.max_guidance_scale},
+                {"max_images", l.max_images},
+                {"max_clip_skip", l.max_clip_skip},
+                {"max_prompt_bytes", l.max_prompt_bytes},
+                {"body_limit_bytes", options_.body_limit}}},
+              {"queue",
+               {{"capacity", stats.capacity},
+                {"queued", stats.queued},
+                {"running", stats.running},
+                {"workers", stats.workers},
+                {"retention_s",
+                 std::chrono::duration<double>(queue_.options().retention).count()},
+                {"max_retained", queue_.options().max_retained}}},
+              {"auth", options_.api_keys.empty() ? "none" : "api_key"}};
+    if (model) {
+        body["model"] = {{"name", model->name},
+                         {"path", model->path},
+                         {"default_width", model->default_width},
+                         {"default_height", model->default_height},
+                         {"inpainting_unet", model->inpainting_unet}};
+        body["schedulers"] = model->schedulers.empty() ? default_scheduler_names() : model->schedulers;
+    } else {
+        body["model"] = nullptr;
+        body["schedulers"] = json::array();
+    }
+    return json_response(200, body);
+}
+
+}  // namespace sdw

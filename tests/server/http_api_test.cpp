@@ -1,0 +1,664 @@
+// The HTTP API end to end: the real Beast server on an ephemeral loopback port, the
+// real job queue, a fake Generator whose steps sleep and honour cancellation.
+#include "fake_generator.h"
+#include "http_test_client.h"
+
+#include "image/base64.h"
+#include "image/png.h"
+#include "jobs/job_queue.h"
+#include "server/http_server.h"
+#include "server/logging.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <set>
+#include <thread>
+
+namespace sdw {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using test::eventually;
+using test::FakeGenerator;
+using test::http_request;
+using test::read_sse;
+
+std::string png_base64(int width, int height, uint8_t value = 128) {
+    Image image;
+    image.width = width;
+    image.height = height;
+    image.channels = 3;
+    image.pixels.assign(static_cast<size_t>(width) * height * 3, value);
+    return base64_encode(encode_png(image));
+}
+
+struct HttpApi : ::testing::Test {
+    std::shared_ptr<FakeGenerator> generator = std::make_shared<FakeGenerator>();
+    std::unique_ptr<JobQueue> queue;
+    ServiceState state;
+    std::unique_ptr<HttpServer> server;
+    uint16_t port = 0;
+
+    static ServerOptions default_options() {
+        ServerOptions options;
+        options.host = "127.0.0.1";
+        options.port = 0;
+        options.io_threads = 2;
+        options.body_limit = 1u << 20;
+        options.request_timeout = 5s;
+        options.sse_keepalive = 5s;
+        options.drain_grace = 5s;
+        options.api.server_version = "test";
+        return options;
+    }
+
+    void start(ServerOptions options = default_options(), JobQueueOptions queue_options = {},
+               bool ready = true) {
+        set_log_level(LogLevel::warn);
+        queue = std::make_unique<JobQueue>(queue_options);
+        queue->start({generator});
+        if (ready)
+            state.set_ready(generator->describe(),
+                            BackendInfo{"fake", "0.0.1", "/fake/libfake.so", "1.0", "test CPU"});
+        server = std::make_unique<HttpServer>(options, *queue, state);
+        port = server->start();
+    }
+
+    void TearDown() override {
+        generator->release();
+        if (server) server->stop();
+        server.reset();
+        if (queue) queue->shutdown();
+    }
+
+    test::HttpResult post_job(const json &body, const test::Headers &headers = {}) {
+        return http_request(port, "POST", "/v1/jobs", body.dump(), headers);
+    }
+    std::string submit(const json &body) {
+        auto result = post_job(body);
+        EXPECT_EQ(result.status, 202) << result.body << result.error;
+        return result.json().value("job_id", "");
+    }
+    json status(const std::string &id) {
+        return http_request(port, "GET", "/v1/jobs/" + id).json();
+    }
+    std::string state_of(const std::string &id) { return status(id).value("state", "?"); }
+};
+
+std::vector<std::string> names(const test::SseResult &stream) {
+    std::vector<std::string> out;
+    for (const auto &event : stream.events) out.push_back(event.event);
+    return out;
+}
+
+// ---------------------------------------------------------------- health, ready, info
+
+TEST_F(HttpApi, HealthAndReadyWhenTheModelIsLoaded) {
+    start();
+    auto health = http_request(port, "GET", "/health");
+    EXPECT_EQ(health.status, 200);
+    EXPECT_EQ(health.json()["status"], "ok");
+    auto ready = http_request(port, "GET", "/ready");
+    EXPECT_EQ(ready.status, 200);
+    EXPECT_EQ(ready.json()["status"], "ready");
+}
+
+TEST_F(HttpApi, NotReadyWhileTheModelLoads) {
+    start(default_options(), {}, /*ready=*/false);
+    EXPECT_EQ(http_request(port, "GET", "/health").status, 200);
+    auto ready = http_request(port, "GET", "/ready");
+    EXPECT_EQ(ready.status, 503);
+    EXPECT_EQ(ready.json()["status"], "loading");
+    auto refused = post_job({{"prompt", "x"}});
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(refused.json()["error"]["code"], "not_ready");
+}
+
+TEST_F(HttpApi, InfoDescribesPluginModelLimitsAndQueue) {
+    start(default_options(), {.capacity = 5});
+    auto info = http_request(port, "GET", "/v1/info");
+    ASSERT_EQ(info.status, 200);
+    auto body = info.json();
+    EXPECT_EQ(body["plugin"]["name"], "fake");
+    EXPECT_EQ(body["plugin"]["abi"], "1.0");
+    EXPECT_EQ(body["device"], "test CPU");
+    EXPECT_EQ(body["model"]["name"], "fake-model");
+    EXPECT_EQ(body["model"]["default_width"], 64);
+    EXPECT_EQ(body["schedulers"], json({"ddim", "euler", "euler_a"}));
+    EXPECT_EQ(body["limits"]["max_steps"], 150);
+    EXPECT_EQ(body["limits"]["body_limit_bytes"], 1u << 20);
+    EXPECT_EQ(body["queue"]["capacity"], 5);
+}
+
+// ---------------------------------------------------------------- submit, stream, status
+
+TEST_F(HttpApi, SubmitStreamAndDownloadAJob) {
+    start();
+    auto accepted = post_job({{"prompt", "a red circle"}, {"steps", 3}, {"seed", 1234}});
+    ASSERT_EQ(accepted.status, 202) << accepted.body;
+    auto body = accepted.json();
+    std::string id = body["job_id"];
+    EXPECT_EQ(body["status_url"], "/v1/jobs/" + id);
+    EXPECT_EQ(body["sse_url"], "/v1/jobs/" + id + "/stream");
+    EXPECT_EQ(body["seed"], 1234);
+    EXPECT_EQ(body["queue_position"], 1);
+    EXPECT_EQ(accepted.header("location"), "/v1/jobs/" + id);
+
+    auto stream = read_sse(port, body["sse_url"]);
+    ASSERT_EQ(stream.status, 200) << stream.error;
+    EXPECT_EQ(stream.headers["content-type"], "text/event-stream; charset=utf-8");
+    EXPECT_EQ(stream.headers["cache-control"], "no-cache");
+    EXPECT_TRUE(stream.closed_by_server) << stream.error;
+    EXPECT_EQ(names(stream), (std::vector<std::string>{"queued", "started", "progress", "progress",
+                                                       "progress", "completed", "message"}));
+    for (size_t i = 0; i + 1 < stream.events.size(); ++i)
+        EXPECT_EQ(stream.events[i].id, std::to_string(i + 1));
+    EXPECT_EQ(stream.events.back().data, "[DONE]");
+    auto progress = json::parse(stream.events[4].data);
+    EXPECT_EQ(progress["step"], 3);
+    EXPECT_EQ(progress["total"], 3);
+    auto completed = json::parse(stream.events[5].data);
+    ASSERT_EQ(completed["images"].size(), 1u);
+    EXPECT_EQ(completed["images"][0]["seed"], 1234);
+    auto png = base64_decode(completed["images"][0]["png_base64"].get<std::string>());
+    ASSERT_TRUE(png);
+    Image image = decode_png(png->data(), png->size());
+    EXPECT_EQ(image.width, 64);  // the model's default size
+    EXPECT_EQ(image.height, 64);
+
+    json st = status(id);
+    EXPECT_EQ(st["state"], "completed");
+    EXPECT_EQ(st["seed"], 1234);
+    EXPECT_EQ(st["step"], 3);
+    EXPECT_EQ(st["total"], 3);
+    EXPECT_TRUE(st["error"].is_null());
+    EXPECT_TRUE(st["queue_position"].is_null());
+    EXPECT_FALSE(st["finished_at"].is_null());
+    ASSERT_EQ(st["images"].size(), 1u);
+    EXPECT_TRUE(st["timings_ms"].contains("total"));
+
+    auto download = http_request(port, "GET", st["images"][0]["url"]);
+    ASSERT_EQ(download.status, 200);
+    EXPECT_EQ(download.header("content-type"), "image/png");
+    ASSERT_GE(download.body.size(), 8u);
+    EXPECT_TRUE(looks_like_png(reinterpret_cast<const uint8_t *>(download.body.data()),
+                               download.body.size()));
+    EXPECT_EQ(std::vector<uint8_t>(download.body.begin(), download.body.end()), *png);
+    auto text = read_png_text(png->data(), png->size());
+    EXPECT_NE(text["parameters"].find("Seed: 1234"), std::string::npos);
+
+    EXPECT_EQ(http_request(port, "GET", "/v1/jobs/" + id + "/images/1.png").status, 404);
+    EXPECT_EQ(http_request(port, "GET", "/v1/jobs/" + id + "/images/x.png").status, 404);
+}
+
+TEST_F(HttpApi, AnOmittedSeedIsDrawnAtRandomWithin53Bits) {
+    start();
+    std::set<uint64_t> seeds;
+    for (int i = 0; i < 3; ++i) {
+        auto result = post_job({{"prompt", "x"}, {"steps", 1}});
+        ASSERT_EQ(result.status, 202);
+        uint64_t seed = result.json()["seed"];
+        EXPECT_LT(seed, uint64_t{1} << 53);
+        seeds.insert(seed);
+    }
+    EXPECT_EQ(seeds.size(), 3u);
+    auto minus_one = post_job({{"prompt", "x"}, {"steps", 1}, {"seed", -1}});
+    ASSERT_EQ(minus_one.status, 202);
+    EXPECT_LT(minus_one.json()["seed"].get<uint64_t>(), uint64_t{1} << 53);
+}
+
+TEST_F(HttpApi, AFailingGeneratorFailsTheJobAndTheServerKeepsServing) {
+    start();
+    generator->fail_message = "out of device memory";
+    std::string id = submit({{"prompt", "x"}, {"steps", 1}});
+    auto stream = read_sse(port, "/v1/jobs/" + id + "/stream");
+    ASSERT_GE(stream.events.size(), 2u);
+    auto failed = stream.events[stream.events.size() - 2];
+    EXPECT_EQ(failed.event, "failed");
+    EXPECT_EQ(json::parse(failed.data)["error"]["message"], "out of device memory");
+    json st = status(id);
+    EXPECT_EQ(st["state"], "failed");
+    EXPECT_EQ(st["error"]["code"], "generation_failed");
+    generator->fail_message.clear();
+    std::string next = submit({{"prompt", "x"}, {"steps", 1}});
+    read_sse(port, "/v1/jobs/" + next + "/stream");
+    EXPECT_EQ(state_of(next), "completed");
+}
+
+// ---------------------------------------------------------------- cancel
+
+TEST_F(HttpApi, CancellingAQueuedJob) {
+    start();
+    generator->hold();
+    std::string running = submit({{"prompt", "running"}});
+    ASSERT_TRUE(eventually([&] { return state_of(running) == "running"; }));
+    std::string queued = submit({{"prompt", "queued"}});
+    EXPECT_EQ(status(queued)["queue_position"], 1);
+
+    auto cancelled = http_request(port, "DELETE", "/v1/jobs/" + queued);
+    ASSERT_EQ(cancelled.status, 200);
+    EXPECT_EQ(cancelled.json()["state"], "cancelled");
+    EXPECT_EQ(cancelled.json()["cancel_reason"], "cancelled by the client");
+    auto again = http_request(port, "DELETE", "/v1/jobs/" + queued);
+    EXPECT_EQ(again.status, 409);
+    EXPECT_EQ(again.json()["error"]["code"], "already_finished");
+
+    auto stream = read_sse(port, "/v1/jobs/" + queued + "/stream");
+    EXPECT_EQ(names(stream), (std::vector<std::string>{"queued", "cancelled", "message"}));
+    EXPECT_EQ(json::parse(stream.events[1].data)["reason"], "cancelled by the client");
+}
+
+TEST_F(HttpApi, CancellingARunningJobStopsItBeforeItsNextStep) {
+    start();
+    generator->step_delay = 20ms;
+    std::string id = submit({{"prompt", "long"}, {"steps", 150}});
+    auto stream_future = std::async(std::launch::async, [&] {
+        return read_sse(port, "/v1/jobs/" + id + "/stream", {}, 10s);
+    });
+    ASSERT_TRUE(eventually([&] { return status(id)["step"].get<int>() >= 2; }));
+    auto cancel = http_request(port, "DELETE", "/v1/jobs/" + id);
+    ASSERT_EQ(cancel.status, 200);
+    EXPECT_TRUE(cancel.json()["cancel_requested"].get<bool>());
+    auto stream = stream_future.get();
+    ASSERT_GE(stream.events.size(), 3u) << stream.error;
+    auto terminal = stream.events[stream.events.size() - 2];
+    EXPECT_EQ(terminal.event, "cancelled");
+    EXPECT_EQ(stream.events.back().data, "[DONE]");
+    json st = status(id);
+    EXPECT_EQ(st["state"], "cancelled");
+    EXPECT_LT(st["step"].get<int>(), 150);
+}
+
+// ---------------------------------------------------------------- queue full
+
+TEST_F(HttpApi, AFullQueueAnswers429WithRetryAfter) {
+    start(default_options(), {.capacity = 1});
+    generator->hold();
+    std::string running = submit({{"prompt", "a"}});
+    ASSERT_TRUE(eventually([&] { return state_of(running) == "running"; }));
+    submit({{"prompt", "b"}});
+    auto refused = post_job({{"prompt", "c"}});
+    EXPECT_EQ(refused.status, 429);
+    EXPECT_EQ(refused.json()["error"]["code"], "queue_full");
+    std::string retry_after = refused.header("retry-after");
+    ASSERT_FALSE(retry_after.empty());
+    EXPECT_GE(std::stoi(retry_after), 1);
+}
+
+// ---------------------------------------------------------------- bad requests
+
+struct BadInput {
+    const char *name;
+    std::function<std::string()> body;  // raw request body
+    const char *field;                  // nullptr: "field": null
+};
+
+json base_request() { return {{"prompt", "a cat"}}; }
+std::function<std::string()> with(const char *key, json value) {
+    return [=] {
+        json body = base_request();
+        body[key] = value;
+        return body.dump();
+    };
+}
+std::function<std::string()> raw(std::string text) {
+    return [=] { return text; };
+}
+std::function<std::string()> op(const char *operation, json extra) {
+    return [=] {
+        json body = base_request();
+        body["operation"] = operation;
+        for (auto &item : extra.items()) body[item.key()] = item.value();
+        return body.dump();
+    };
+}
+
+class BadRequest : public HttpApi, public ::testing::WithParamInterface<BadInput> {};
+
+TEST_P(BadRequest, IsRefusedWith400NamingTheField) {
+    start();
+    auto result = http_request(port, "POST", "/v1/jobs", GetParam().body());
+    ASSERT_EQ(result.status, 400) << result.body;
+    auto error = result.json()["error"];
+    EXPECT_EQ(error["code"], "invalid_field");
+    EXPECT_FALSE(error["message"].get<std::string>().empty());
+    ASSERT_TRUE(error.contains("field"));
+    if (GetParam().field) EXPECT_EQ(error["field"], GetParam().field) << error.dump();
+    else EXPECT_TRUE(error["field"].is_null()) << error.dump();
+    EXPECT_EQ(generator->calls.load(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    HttpApi, BadRequest,
+    ::testing::Values(
+        BadInput{"not_json", raw("prompt=a cat"), nullptr},
+        BadInput{"truncated_json", raw(R"({"prompt": "a)"), nullptr},
+        BadInput{"json_array", raw(R"(["a cat"])"), nullptr},
+        BadInput{"unknown_field", with("sampler_name", "euler"), "sampler_name"},
+        BadInput{"missing_prompt", raw(R"({"steps": 10})"), "prompt"},
+        BadInput{"prompt_not_string", with("prompt", 42), "prompt"},
+        BadInput{"negative_prompt_not_string", with("negative_prompt", json::array()), "negative_prompt"},
+        BadInput{"operation_unknown", with("operation", "upscale"), "operation"},
+        BadInput{"width_not_multiple_of_8", with("width", 100), "width"},
+        BadInput{"width_too_large", with("width", 4096), "width"},
+        BadInput{"height_too_small", with("height", 32), "height"},
+        BadInput{"width_fractional", with("width", 64.5), "width"},
+        BadInput{"width_string", with("width", "64"), "width"},
+        BadInput{"steps_zero", with("steps", 0), "steps"},
+        BadInput{"steps_too_many", with("steps", 151), "steps"},
+        BadInput{"guidance_too_high", with("guidance_scale", 30.5), "guidance_scale"},
+        BadInput{"guidance_negative", with("guidance_scale", -1), "guidance_scale"},
+        BadInput{"guidance_string", with("guidance_scale", "7"), "guidance_scale"},
+        BadInput{"seed_negative", with("seed", -5), "seed"},
+        BadInput{"seed_fractional", with("seed", 1.5), "seed"},
+        BadInput{"seed_string", with("seed", "42"), "seed"},
+        BadInput{"scheduler_unknown", with("scheduler", "heun"), "scheduler"},
+        BadInput{"num_images_zero", with("num_images", 0), "num_images"},
+        BadInput{"num_images_too_many", with("num_images", 9), "num_images"},
+        BadInput{"strength_zero", with("strength", 0), "strength"},
+        BadInput{"strength_above_one", with("strength", 1.5), "strength"},
+        BadInput{"clip_skip_zero", with("clip_skip", 0), "clip_skip"},
+        BadInput{"clip_skip_too_large", with("clip_skip", 13), "clip_skip"},
+        BadInput{"rng_unknown", with("rng", "gpu"), "rng"},
+        BadInput{"txt2img_with_init_image",
+                 [] { json b = base_request(); b["init_image"] = png_base64(64, 64); return b.dump(); },
+                 "init_image"},
+        BadInput{"img2img_without_init_image", op("img2img", json::object()), "init_image"},
+        BadInput{"img2img_with_mask",
+                 [] { return op("img2img", {{"init_image", png_base64(64, 64)},
+                                            {"mask", png_base64(64, 64)}})(); },
+                 "mask"},
+        BadInput{"inpaint_without_init_image",
+                 [] { return op("inpaint", {{"mask", png_base64(64, 64)}})(); }, "init_image"},
+        BadInput{"inpaint_without_mask",
+                 [] { return op("inpaint", {{"init_image", png_base64(64, 64)}})(); }, "mask"},
+        BadInput{"init_image_bad_base64", op("img2img", {{"init_image", "%%% not base64 %%%"}}),
+                 "init_image"},
+        BadInput{"init_image_not_png", op("img2img", {{"init_image", "aGVsbG8gd29ybGQ="}}),
+                 "init_image"},
+        BadInput{"init_image_truncated_png",
+                 [] {
+                     auto bytes = *base64_decode(png_base64(64, 64));
+                     bytes.resize(bytes.size() / 2);
+                     return op("img2img", {{"init_image", base64_encode(bytes)}})();
+                 },
+                 "init_image"},
+        BadInput{"init_image_size_not_multiple_of_8",
+                 [] { return op("img2img", {{"init_image", png_base64(60, 64)}})(); }, "init_image"},
+        BadInput{"mask_size_differs",
+                 [] { return op("inpaint", {{"init_image", png_base64(64, 64)},
+                                            {"mask", png_base64(64, 72)}})(); },
+                 "mask"},
+        BadInput{"mask_not_png",
+                 [] { return op("inpaint", {{"init_image", png_base64(64, 64)}, {"mask", "aGVsbG8="}})(); },
+                 "mask"},
+        BadInput{"width_differs_from_init_image",
+                 [] { return op("img2img", {{"init_image", png_base64(64, 64)}, {"width", 128}})(); },
+                 "width"}),
+    [](const ::testing::TestParamInfo<BadInput> &param_info) { return std::string(param_info.param.name); });
+
+TEST_F(HttpApi, ValidImg2ImgAndInpaintRequestsAreAccepted) {
+    start();
+    auto img2img = post_job({{"prompt", "x"},
+                             {"operation", "img2img"},
+                             {"steps", 1},
+                             {"init_image", "data:image/png;base64," + png_base64(72, 64)}});
+    ASSERT_EQ(img2img.status, 202) << img2img.body;
+    auto inpaint = post_job({{"prompt", "x"},
+                             {"operation", "inpaint"},
+                             {"steps", 1},
+                             {"strength", 1.0},
+                             {"init_image", png_base64(64, 64)},
+                             {"mask", png_base64(64, 64, 255)}});
+    ASSERT_EQ(inpaint.status, 202) << inpaint.body;
+    std::string id = img2img.json()["job_id"];
+    read_sse(port, "/v1/jobs/" + id + "/stream");
+    json st = status(id);
+    EXPECT_EQ(st["operation"], "img2img");
+    ASSERT_EQ(st["images"].size(), 1u);
+    EXPECT_EQ(st["images"][0]["width"], 72);  // the init image's size
+}
+
+TEST_F(HttpApi, ABodyOverTheLimitIs413) {
+    auto options = default_options();
+    options.body_limit = 4096;
+    start(options);
+    auto result = test::http_request_partial_body(port, "/v1/jobs", 100000, 1000);
+    EXPECT_EQ(result.status, 413) << result.error;
+    EXPECT_EQ(result.json()["error"]["code"], "body_too_large");
+    // A complete oversized body is refused the same way.
+    auto full = http_request(port, "POST", "/v1/jobs",
+                             json{{"prompt", std::string(8000, 'a')}}.dump());
+    EXPECT_EQ(full.status, 413) << full.error;
+}
+
+TEST_F(HttpApi, UnknownPathsAndJobsAre404) {
+    start();
+    auto path = http_request(port, "GET", "/v2/things");
+    EXPECT_EQ(path.status, 404);
+    EXPECT_EQ(path.json()["error"]["code"], "not_found");
+    EXPECT_EQ(http_request(port, "GET", "/v1/jobs/0123456789abcdef").status, 404);
+    EXPECT_EQ(http_request(port, "DELETE", "/v1/jobs/0123456789abcdef").status, 404);
+    EXPECT_EQ(http_request(port, "GET", "/v1/jobs/0123456789abcdef/stream").status, 404);
+    EXPECT_EQ(http_request(port, "GET", "/v1/jobs/0123456789abcdef/images/0.png").status, 404);
+    EXPECT_EQ(http_request(port, "GET", "/v1/jobs/x/y/z/w").status, 404);
+}
+
+TEST_F(HttpApi, WrongMethodsAre405WithAllow) {
+    start();
+    auto put = http_request(port, "PUT", "/v1/jobs", "{}");
+    EXPECT_EQ(put.status, 405);
+    EXPECT_EQ(put.header("allow"), "POST");
+    EXPECT_EQ(put.json()["error"]["code"], "method_not_allowed");
+    auto health = http_request(port, "POST", "/health", "{}");
+    EXPECT_EQ(health.status, 405);
+    EXPECT_EQ(health.header("allow"), "GET");
+    std::string id = submit({{"prompt", "x"}, {"steps", 1}});
+    auto patch = http_request(port, "PATCH", "/v1/jobs/" + id, "{}");
+    EXPECT_EQ(patch.status, 405);
+    EXPECT_EQ(patch.header("allow"), "GET, DELETE");
+    EXPECT_EQ(http_request(port, "POST", "/v1/jobs/" + id + "/stream", "{}").header("allow"), "GET");
+}
+
+// ---------------------------------------------------------------- auth
+
+TEST_F(HttpApi, ApiKeysGuardEverythingButHealthAndReady) {
+    auto options = default_options();
+    options.api.api_keys = {"first-key", "second-key"};
+    start(options);
+    auto anonymous = post_job({{"prompt", "x"}});
+    EXPECT_EQ(anonymous.status, 401);
+    EXPECT_EQ(anonymous.json()["error"]["code"], "unauthorized");
+    EXPECT_EQ(post_job({{"prompt", "x"}}, {{"Authorization", "Bearer wrong"}}).status, 401);
+    EXPECT_EQ(post_job({{"prompt", "x"}}, {{"Authorization", "Bearer first-key-and-more"}}).status, 401);
+    EXPECT_EQ(http_request(port, "GET", "/v1/info").status, 401);
+    EXPECT_EQ(http_request(port, "GET", "/nowhere").status, 401);
+
+    auto bearer = post_job({{"prompt", "x"}, {"steps", 1}}, {{"Authorization", "Bearer second-key"}});
+    ASSERT_EQ(bearer.status, 202);
+    std::string id = bearer.json()["job_id"];
+    EXPECT_EQ(http_request(port, "GET", "/v1/info", "", {{"X-API-Key", "first-key"}}).status, 200);
+    EXPECT_EQ(http_request(port, "GET", "/v1/jobs/" + id).status, 401);
+    EXPECT_EQ(http_request(port, "GET", "/health").status, 200);
+    EXPECT_EQ(http_request(port, "GET", "/ready").status, 200);
+
+    // EventSource cannot send headers: the stream route takes the key in the query.
+    EXPECT_EQ(read_sse(port, "/v1/jobs/" + id + "/stream").status, 401);
+    auto stream = read_sse(port, "/v1/jobs/" + id + "/stream?api_key=first-key");
+    EXPECT_EQ(stream.status, 200);
+    EXPECT_EQ(http_request(port, "GET", "/v1/info?api_key=first-key").status, 401);
+}
+
+// ---------------------------------------------------------------- SSE behaviour
+
+TEST_F(HttpApi, ManySubscribersOfOneJobSeeTheSameEvents) {
+    start();
+    generator->hold();
+    std::string id = submit({{"prompt", "x"}, {"steps", 5}});
+    std::vector<std::future<test::SseResult>> subscribers;
+    for (int i = 0; i < 4; ++i)
+        subscribers.push_back(std::async(std::launch::async, [&] {
+            return read_sse(port, "/v1/jobs/" + id + "/stream", {}, 10s);
+        }));
+    ASSERT_TRUE(eventually([&] { return server->open_streams() == 4; }));
+    generator->release();
+    std::vector<test::SseResult> results;
+    for (auto &future : subscribers) results.push_back(future.get());
+    for (const auto &result : results) {
+        EXPECT_TRUE(result.closed_by_server) << result.error;
+        EXPECT_EQ(result.raw, results[0].raw);
+        EXPECT_EQ(names(result).back(), "message");
+        EXPECT_EQ(names(result)[names(result).size() - 2], "completed");
+    }
+    EXPECT_TRUE(eventually([&] { return server->open_streams() == 0; }));
+}
+
+TEST_F(HttpApi, ConcurrentJobsFromManyClientsAllComplete) {
+    start(default_options(), {.capacity = 32});
+    std::vector<std::future<std::pair<std::string, test::SseResult>>> clients;
+    for (int i = 0; i < 6; ++i)
+        clients.push_back(std::async(std::launch::async, [this, i] {
+            auto accepted = post_job({{"prompt", "client " + std::to_string(i)}, {"steps", 2}});
+            std::string id = accepted.json().value("job_id", "");
+            return std::make_pair(id, read_sse(port, "/v1/jobs/" + id + "/stream", {}, 15s));
+        }));
+    std::set<std::string> ids;
+    for (auto &client : clients) {
+        auto [id, stream] = client.get();
+        ids.insert(id);
+        ASSERT_GE(stream.events.size(), 2u) << stream.error;
+        EXPECT_EQ(stream.events[stream.events.size() - 2].event, "completed");
+    }
+    EXPECT_EQ(ids.size(), 6u);
+    EXPECT_EQ(generator->calls.load(), 6);
+}
+
+TEST_F(HttpApi, ReplaysAfterLastEventId) {
+    start();
+    std::string id = submit({{"prompt", "x"}, {"steps", 3}});
+    auto full = read_sse(port, "/v1/jobs/" + id + "/stream");
+    ASSERT_EQ(full.events.size(), 7u);  // queued started 3x progress completed [DONE]
+
+    auto header = read_sse(port, "/v1/jobs/" + id + "/stream", {{"Last-Event-ID", "2"}});
+    ASSERT_EQ(header.status, 200);
+    ASSERT_EQ(header.events.size(), 5u);
+    EXPECT_EQ(header.events[0].id, "3");
+    EXPECT_EQ(header.events[0].event, "progress");
+    EXPECT_EQ(header.events[0].data, full.events[2].data);
+
+    auto query = read_sse(port, "/v1/jobs/" + id + "/stream?last_event_id=5");
+    ASSERT_EQ(query.events.size(), 2u);
+    EXPECT_EQ(query.events[0].id, "6");
+    EXPECT_EQ(query.events[0].event, "completed");
+
+    // A client that saw the terminal event is told to stop reconnecting.
+    auto after_end = read_sse(port, "/v1/jobs/" + id + "/stream", {{"Last-Event-ID", "6"}});
+    EXPECT_EQ(after_end.status, 204);
+    EXPECT_TRUE(after_end.events.empty());
+
+    auto bad = read_sse(port, "/v1/jobs/" + id + "/stream", {{"Last-Event-ID", "abc"}});
+    EXPECT_EQ(bad.status, 400) << bad.error;
+}
+
+TEST_F(HttpApi, LiveStreamResumesFromLastEventIdWhileRunning) {
+    start();
+    generator->step_delay = 10ms;
+    std::string id = submit({{"prompt", "x"}, {"steps", 20}});
+    // First connection: read until the third event, then drop.
+    std::string last_id;
+    auto first = read_sse(port, "/v1/jobs/" + id + "/stream", {}, 10s,
+                          [&](const test::SseEvent &event) {
+                              last_id = event.id;
+                              return event.id != "3";
+                          });
+    ASSERT_EQ(last_id, "3") << first.error;
+    auto second = read_sse(port, "/v1/jobs/" + id + "/stream", {{"Last-Event-ID", last_id}}, 10s);
+    ASSERT_FALSE(second.events.empty()) << second.error;
+    EXPECT_EQ(second.events[0].id, "4");
+    for (size_t i = 0; i + 1 < second.events.size(); ++i)
+        EXPECT_EQ(second.events[i].id, std::to_string(i + 4));
+    EXPECT_EQ(second.events[second.events.size() - 2].event, "completed");
+}
+
+TEST_F(HttpApi, QuietStreamsGetKeepAliveComments) {
+    auto options = default_options();
+    options.sse_keepalive = 40ms;
+    start(options);
+    generator->hold();
+    std::string id = submit({{"prompt", "x"}, {"steps", 1}});
+    // The job is held, so the stream stays open and quiet until the deadline.
+    auto quiet = read_sse(port, "/v1/jobs/" + id + "/stream", {}, 300ms);
+    EXPECT_GE(quiet.comments, 3u) << quiet.raw;
+    EXPECT_NE(quiet.raw.find(": keep-alive\n\n"), std::string::npos);
+    EXPECT_FALSE(quiet.closed_by_server);
+}
+
+// ---------------------------------------------------------------- drain
+
+TEST_F(HttpApi, DrainRefusesNewJobsCancelsQueuedOnesAndFinishesTheRunningOne) {
+    start();
+    generator->hold();
+    std::string running = submit({{"prompt", "running"}, {"steps", 2}});
+    ASSERT_TRUE(eventually([&] { return state_of(running) == "running"; }));
+    std::string queued = submit({{"prompt", "queued"}});
+    auto running_stream = std::async(std::launch::async, [&] {
+        return read_sse(port, "/v1/jobs/" + running + "/stream", {}, 10s);
+    });
+    ASSERT_TRUE(eventually([&] { return server->open_streams() == 1; }));
+
+    server->begin_drain();
+    auto ready = http_request(port, "GET", "/ready");
+    EXPECT_EQ(ready.status, 503);
+    EXPECT_EQ(ready.json()["status"], "draining");
+    auto refused = post_job({{"prompt", "late"}});
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(refused.json()["error"]["code"], "draining");
+    json queued_status = status(queued);
+    EXPECT_EQ(queued_status["state"], "cancelled");
+    EXPECT_EQ(queued_status["cancel_reason"], "the worker is shutting down");
+    EXPECT_EQ(state_of(running), "running");
+
+    generator->release();
+    auto stream = running_stream.get();
+    ASSERT_GE(stream.events.size(), 2u) << stream.error;
+    EXPECT_EQ(stream.events[stream.events.size() - 2].event, "completed");
+    auto waited = std::async(std::launch::async, [&] { server->wait(); });
+    EXPECT_EQ(waited.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(http_request(port, "GET", "/health", "", {}, 500ms).status, 0);  // stopped
+}
+
+TEST_F(HttpApi, DrainCancelsTheRunningJobAfterTheGracePeriod) {
+    auto options = default_options();
+    options.drain_grace = 100ms;
+    start(options);
+    generator->hold();
+    std::string running = submit({{"prompt", "running"}});
+    ASSERT_TRUE(eventually([&] { return state_of(running) == "running"; }));
+    JobPtr job = queue->find(running);
+    server->begin_drain();
+    auto waited = std::async(std::launch::async, [&] { server->wait(); });
+    EXPECT_EQ(waited.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(job->state(), JobState::cancelled);
+    EXPECT_EQ(job->snapshot().cancel_reason, "drain grace period expired");
+}
+
+// ---------------------------------------------------------------- HTTP plumbing
+
+TEST_F(HttpApi, KeepAliveConnectionsServeSeveralRequests) {
+    start();
+    // Two pipelined requests on one connection, answered in order.
+    std::string received = test::raw_exchange(
+        port,
+        "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    size_t first = received.find("HTTP/1.1 200");
+    size_t second = received.find("HTTP/1.1 404");
+    ASSERT_NE(first, std::string::npos) << received;
+    ASSERT_NE(second, std::string::npos) << received;
+    EXPECT_LT(first, second);
+}
+
+}  // namespace
+}  // namespace sdw
