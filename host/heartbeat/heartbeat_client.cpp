@@ -1,0 +1,175 @@
+#include "heartbeat/heartbeat_client.h"
+
+#include "heartbeat/http_post.h"
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+namespace sdw {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::chrono::milliseconds to_ms(double seconds) {
+    return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000.0)));
+}
+
+void log_to_stderr(std::string_view level, const std::string &message) {
+    std::fprintf(stderr, "[%.*s] heartbeat: %s\n", int(level.size()), level.data(), message.c_str());
+}
+
+}  // namespace
+
+struct HeartbeatClient::Impl {
+    HeartbeatOptions options;
+    SnapshotFn snapshot;
+    const Clock::time_point started_at = Clock::now();
+    HttpPoster poster;
+
+    mutable std::mutex mutex;
+    std::condition_variable wake;
+    WorkerState state = WorkerState::loading;
+    bool started = false;
+    bool beat_requested = false;
+    std::atomic<bool> stopping{false};
+    std::thread thread;
+
+    std::atomic<uint64_t> sent{0};
+    std::atomic<uint64_t> failed{0};
+    uint64_t sequence = 0;  // heartbeat thread only
+
+    void log(std::string_view level, const std::string &message) const {
+        if (options.log) options.log(level, message);
+        else log_to_stderr(level, message);
+    }
+
+    std::string body(HeartbeatEvent event, WorkerState current) {
+        HeartbeatSnapshot snap;
+        if (snapshot) {
+            try {
+                snap = snapshot();
+            } catch (const std::exception &e) {
+                log("error", std::string("snapshot callback failed: ") + e.what());
+            }
+        }
+        const double uptime = std::chrono::duration<double>(Clock::now() - started_at).count();
+        return heartbeat_message(event, options.worker_id, ++sequence, current, snap, uptime).dump();
+    }
+
+    void run() {
+        bool registered = false;
+        int consecutive_failures = 0;
+        Clock::time_point next_due = Clock::now();  // register at once
+        const auto interval = to_ms(options.interval_s);
+        const auto timeout = to_ms(options.request_timeout_s);
+
+        while (true) {
+            WorkerState current;
+            {
+                std::unique_lock lock(mutex);
+                wake.wait_until(lock, next_due, [&] {
+                    return stopping.load() || (beat_requested && consecutive_failures == 0) || Clock::now() >= next_due;
+                });
+                if (stopping) break;
+                beat_requested = false;
+                current = state;
+            }
+            const HeartbeatEvent event = registered ? HeartbeatEvent::heartbeat : HeartbeatEvent::register_worker;
+            std::string error;
+            const bool ok = poster.post(options.url, body(event, current), timeout, &error,
+                                        [this] { return stopping.load(); });
+            if (ok) {
+                ++sent;
+                if (consecutive_failures > 0)
+                    log("info", "orchestrator reachable again after " + std::to_string(consecutive_failures) +
+                                    " failed attempt(s)");
+                else if (!registered)
+                    log("info", "registered with " + options.url.host_header() + options.url.target);
+                registered = registered || event == HeartbeatEvent::register_worker;
+                consecutive_failures = 0;
+                next_due = Clock::now() + interval;
+                continue;
+            }
+            if (stopping) break;
+            ++failed;
+            ++consecutive_failures;
+            const double backoff_s = std::min(options.max_backoff_s,
+                                              options.initial_backoff_s * std::pow(2.0, std::min(consecutive_failures - 1, 30)));
+            next_due = Clock::now() + to_ms(backoff_s);
+            // One warning when the orchestrator goes away, then quieter until it is back.
+            log(consecutive_failures == 1 ? "warn" : "debug",
+                std::string(to_string(event)) + " to " + options.url.host_header() + options.url.target +
+                    " failed (" + error + "); retrying in " + std::to_string(backoff_s) + " s");
+        }
+
+        // Best effort: the orchestrator learns at once that this worker is gone.
+        std::string error;
+        if (poster.post(options.url, body(HeartbeatEvent::stopped, WorkerState::stopped),
+                        to_ms(options.final_beat_timeout_s), &error))
+            ++sent;
+        else
+            log("debug", "final \"stopped\" message not delivered (" + error + ")");
+    }
+};
+
+HeartbeatClient::HeartbeatClient(HeartbeatOptions options, SnapshotFn snapshot) : impl_(std::make_shared<Impl>()) {
+    impl_->options = std::move(options);
+    impl_->snapshot = std::move(snapshot);
+}
+
+HeartbeatClient::~HeartbeatClient() { stop(); }
+
+void HeartbeatClient::start(WorkerState initial_state) {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->started || impl_->stopping) return;
+    impl_->started = true;
+    impl_->state = initial_state;
+    impl_->thread = std::thread([impl = impl_] { impl->run(); });
+}
+
+void HeartbeatClient::notify(WorkerState state) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->state = state;
+        impl_->beat_requested = true;
+    }
+    impl_->wake.notify_one();
+}
+
+void HeartbeatClient::notify() {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->beat_requested = true;
+    }
+    impl_->wake.notify_one();
+}
+
+void HeartbeatClient::stop() {
+    std::thread thread;
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->stopping = true;
+        impl_->state = WorkerState::stopped;
+        thread = std::move(impl_->thread);
+    }
+    impl_->wake.notify_one();
+    impl_->poster.cancel_in_flight();
+    // Bounded: the request in flight is cancelled, and the final one has its own
+    // deadline (every step of HttpPoster::post is under it).
+    if (thread.joinable()) thread.join();
+}
+
+WorkerState HeartbeatClient::state() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->state;
+}
+
+uint64_t HeartbeatClient::messages_sent() const { return impl_->sent; }
+uint64_t HeartbeatClient::failures() const { return impl_->failed; }
+
+}  // namespace sdw
