@@ -7,7 +7,7 @@
 //
 //   name               diffusers class                    implied options
 //   ddim               DDIMScheduler
-//   pndm               PNDMScheduler                      skip_prk_steps=true
+//   pndm               PNDMScheduler                      skip_prk_steps=true (overridable)
 //   euler              EulerDiscreteScheduler
 //   euler_a            EulerAncestralDiscreteScheduler
 //   dpmpp_2m           DPMSolverMultistepScheduler        (defaults: order 2, dpmsolver++, midpoint)

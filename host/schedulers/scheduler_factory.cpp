@@ -55,7 +55,8 @@ std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const nlohman
     };
     if (name == "ddim") return make_ddim(build("DDIMScheduler", ddim_defaults()), options.eta);
     if (name == "pndm") {
-        implied("skip_prk_steps", true);
+        // The name's default; an explicit skip_prk_steps=false selects the Runge-Kutta warm-up.
+        if (!kwargs.contains("skip_prk_steps")) kwargs["skip_prk_steps"] = true;
         return make_pndm(build("PNDMScheduler", pndm_defaults()));
     }
     if (name == "euler") return make_euler(build("EulerDiscreteScheduler", euler_defaults()));
