@@ -50,6 +50,10 @@ struct GenerationCallbacks {
     std::function<void(int step, int total)> on_step;
     // Polled between steps and inside plugin calls; true stops the job.
     std::function<bool()> should_cancel;
+    // Optional: the latents after each step ([num_images, C, h, w], row-major), for
+    // previews and for checking a pipeline against reference trajectories.
+    std::function<void(int step, const std::vector<int64_t> &shape, const float *latents)>
+        on_latents;
 };
 
 // Thrown by Generator::generate when should_cancel asked it to stop.

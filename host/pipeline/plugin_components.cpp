@@ -1,0 +1,107 @@
+#include "pipeline/plugin_components.h"
+
+#include <sdw/plugin_api.h>
+
+#include <stdexcept>
+
+namespace sdw {
+namespace {
+
+sdw_tensor_view make_view(const char *name, sdw_dtype dtype, const std::vector<int64_t> &shape,
+                          const void *data) {
+    if (shape.size() > SDW_MAX_DIMS) throw std::invalid_argument("too many dimensions");
+    sdw_tensor_view v{};
+    v.struct_size = sizeof(sdw_tensor_view);
+    v.name = name;
+    v.dtype = dtype;
+    v.ndim = static_cast<uint32_t>(shape.size());
+    uint64_t count = 1;
+    for (size_t i = 0; i < shape.size(); ++i) {
+        v.shape[i] = shape[i];
+        count *= static_cast<uint64_t>(shape[i]);
+    }
+    v.data = const_cast<void *>(data);  // the ABI's views are const for inputs by contract
+    v.byte_size = count * sdw_dtype_size(dtype);
+    return v;
+}
+
+sdw_tensor_view output_view(const char *name, FloatTensor &t) {
+    return make_view(name, SDW_DTYPE_F32, t.shape, t.data.data());
+}
+
+sdw_tensor_view input_view(const char *name, const FloatTensor &t) {
+    return make_view(name, SDW_DTYPE_F32, t.shape, t.data.data());
+}
+
+LoadedComponent load(PluginContext &context, const char *kind, const ModelComponent &component) {
+    return context.load_component(kind, component.config_text(), component.weights());
+}
+
+}  // namespace
+
+PluginComponents::PluginComponents(PluginContext &context, const ModelFolder &model)
+    : text_encoder_(load(context, "text_encoder", model.text_encoder())),
+      unet_(load(context, "unet", model.unet())),
+      vae_decoder_(load(context, "vae_decoder", model.vae())),
+      vae_encoder_(load(context, "vae_encoder", model.vae())),
+      text_hidden_size_(model.text_encoder_summary().hidden_size),
+      unet_out_channels_(model.unet_summary().out_channels),
+      vae_out_channels_(model.vae_summary().out_channels),
+      latent_channels_(model.vae_summary().latent_channels),
+      vae_scale_factor_(model.vae_summary().downscale_factor) {}
+
+FloatTensor PluginComponents::encode_text(const std::vector<int32_t> &ids, int64_t batch,
+                                          int64_t length, int clip_skip,
+                                          const CancelCheck &cancel) {
+    const sdw_tensor_view in = make_view("input_ids", SDW_DTYPE_I32, {batch, length}, ids.data());
+    FloatTensor out({batch, length, text_hidden_size_});
+    // clip_skip 1 is the final, normed output; deeper skips take an earlier layer and
+    // normalise it the same way (diffusers' clip_skip).
+    sdw_tensor_view o =
+        output_view(clip_skip <= 1 ? "last_hidden_state" : "hidden_state_normed", out);
+    text_encoder_.run({&in, 1}, {&o, 1}, clip_skip, cancel);
+    return out;
+}
+
+FloatTensor PluginComponents::predict_noise(const FloatTensor &sample,
+                                            const std::vector<float> &timesteps,
+                                            const FloatTensor &context, const CancelCheck &cancel) {
+    const int64_t b = sample.shape.at(0);
+    const sdw_tensor_view inputs[] = {
+        input_view("sample", sample),
+        make_view("timestep", SDW_DTYPE_F32, {static_cast<int64_t>(timesteps.size())},
+                  timesteps.data()),
+        input_view("encoder_hidden_states", context),
+    };
+    if (sample.shape != prepared_unet_shape_) {
+        unet_.prepare(inputs);
+        prepared_unet_shape_ = sample.shape;
+    }
+    FloatTensor out({b, unet_out_channels_, sample.shape.at(2), sample.shape.at(3)});
+    sdw_tensor_view o = output_view("noise_pred", out);
+    unet_.run(inputs, {&o, 1}, 0, cancel);
+    return out;
+}
+
+FloatTensor PluginComponents::decode(const FloatTensor &latents, const CancelCheck &cancel) {
+    const sdw_tensor_view in = input_view("latents", latents);
+    FloatTensor out({latents.shape.at(0), vae_out_channels_, latents.shape.at(2) * vae_scale_factor_,
+                     latents.shape.at(3) * vae_scale_factor_});
+    sdw_tensor_view o = output_view("image", out);
+    vae_decoder_.run({&in, 1}, {&o, 1}, 0, cancel);
+    return out;
+}
+
+std::pair<FloatTensor, FloatTensor> PluginComponents::encode(const FloatTensor &image,
+                                                             const CancelCheck &cancel) {
+    const sdw_tensor_view in = input_view("image", image);
+    const std::vector<int64_t> shape = {image.shape.at(0), latent_channels_,
+                                        image.shape.at(2) / vae_scale_factor_,
+                                        image.shape.at(3) / vae_scale_factor_};
+    FloatTensor mean(shape), logvar(shape);
+    sdw_tensor_view outs[] = {output_view("mean", mean), output_view("logvar", logvar)};
+    vae_encoder_.run({&in, 1}, outs, 0, cancel);
+    return {std::move(mean), std::move(logvar)};
+}
+
+}  // namespace sdw

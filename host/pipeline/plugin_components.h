@@ -1,0 +1,42 @@
+// DiffusionComponents backed by a plugin: the four components of a diffusers model
+// loaded into one plugin context. Output buffers are allocated here, with the shapes
+// the ABI documents, computed from the model's configs.
+#pragma once
+
+#include "model/model_folder.h"
+#include "pipeline/diffusion_components.h"
+#include "plugin/loaded_component.h"
+#include "plugin/plugin_context.h"
+
+#include <optional>
+
+namespace sdw {
+
+class PluginComponents final : public DiffusionComponents {
+public:
+    // Loads every component of `model` into `context` (weights are copied by the
+    // plugin; `model` may be closed afterwards). Throws PluginCallError.
+    PluginComponents(PluginContext &context, const ModelFolder &model);
+
+    FloatTensor encode_text(const std::vector<int32_t> &ids, int64_t batch, int64_t length,
+                            int clip_skip, const CancelCheck &cancel) override;
+    FloatTensor predict_noise(const FloatTensor &sample, const std::vector<float> &timesteps,
+                              const FloatTensor &context, const CancelCheck &cancel) override;
+    FloatTensor decode(const FloatTensor &latents, const CancelCheck &cancel) override;
+    std::pair<FloatTensor, FloatTensor> encode(const FloatTensor &image,
+                                               const CancelCheck &cancel) override;
+
+private:
+    LoadedComponent text_encoder_;
+    LoadedComponent unet_;
+    LoadedComponent vae_decoder_;
+    LoadedComponent vae_encoder_;
+    int64_t text_hidden_size_;
+    int64_t unet_out_channels_;
+    int64_t vae_out_channels_;
+    int64_t latent_channels_;
+    int64_t vae_scale_factor_;
+    std::vector<int64_t> prepared_unet_shape_;  // the shape last announced to prepare()
+};
+
+}  // namespace sdw

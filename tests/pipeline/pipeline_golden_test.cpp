@@ -1,0 +1,115 @@
+// Every reference generation of tiny-sd, tiny-sd-inpaint and sd-shapes, reproduced on
+// the cpu-blas plugin: the latents after each step within float32 reordering noise of
+// diffusers' trajectory, and the 8-bit image within one level of the reference's.
+#include "golden_cases.h"
+#include "pipeline/generator_factory.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+
+namespace sdw::testing {
+namespace {
+
+Generator &generator_for(const std::string &model) {
+    static std::map<std::string, std::unique_ptr<Generator>> cache;
+    auto &slot = cache[model];
+    if (!slot) {
+        GeneratorConfig config;
+        config.plugin = std::string(SDW_PLUGIN_DIR) + "/libsdw_cpu_blas.so";
+        config.model_path = model_dir(model);
+        slot = make_generator(config);
+    }
+    return *slot;
+}
+
+double relative_l2(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; ++i) {
+        num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+        den += double(b[i]) * b[i];
+    }
+    return std::sqrt(num / std::max(den, 1e-30));
+}
+
+struct Param {
+    std::string model;
+    std::string case_name;
+};
+
+class GoldenPipeline : public ::testing::TestWithParam<Param> {};
+
+TEST_P(GoldenPipeline, MatchesDiffusers) {
+    const Param &p = GetParam();
+    GoldenCase golden;
+    for (GoldenCase &c : load_golden_cases(p.model))
+        if (c.name == p.case_name) golden = std::move(c);
+    ASSERT_EQ(golden.name, p.case_name);
+
+    std::vector<std::vector<float>> trajectory;
+    GenerationCallbacks callbacks;
+    callbacks.on_latents = [&](int, const std::vector<int64_t> &shape, const float *latents) {
+        size_t n = 1;
+        for (int64_t d : shape) n *= d;
+        trajectory.emplace_back(latents, latents + n);
+    };
+    int last_step = 0, total = 0;
+    callbacks.on_step = [&](int step, int t) {
+        EXPECT_EQ(step, last_step + 1);
+        last_step = step;
+        total = t;
+    };
+    const GenerationResult result = generator_for(p.model).generate(golden.request, callbacks);
+    EXPECT_EQ(last_step, total);
+
+    if (!golden.step_latents.empty()) {
+        const size_t steps = static_cast<size_t>(golden.step_latents_shape.at(0));
+        ASSERT_EQ(trajectory.size(), steps);
+        const size_t per_step = golden.step_latents.size() / steps;
+        for (size_t s = 0; s < steps; ++s) {
+            ASSERT_EQ(trajectory[s].size(), per_step);
+            EXPECT_LT(relative_l2(trajectory[s].data(), golden.step_latents.data() + s * per_step,
+                                  per_step),
+                      1e-4)
+                << "latents after step " << s + 1;
+        }
+    }
+
+    ASSERT_EQ(result.images.size(), static_cast<size_t>(golden.request.num_images));
+    size_t offset = 0, off_by_one = 0;
+    int worst = 0;
+    for (const GeneratedImage &g : result.images) {
+        const Image &img = g.image;
+        for (size_t i = 0; i < img.pixels.size(); ++i) {
+            const int expected = static_cast<int>(std::nearbyint(golden.image[offset + i] * 255.0f));
+            const int diff = std::abs(expected - static_cast<int>(img.pixels[i]));
+            worst = std::max(worst, diff);
+            off_by_one += diff == 1;
+        }
+        offset += img.pixels.size();
+    }
+    EXPECT_EQ(offset, golden.image.size());
+    EXPECT_LE(worst, 1) << "largest difference from the reference, in 8-bit levels";
+    RecordProperty("pixels_off_by_one", static_cast<int>(off_by_one));
+}
+
+std::vector<Param> all_cases() {
+    std::vector<Param> params;
+    for (const std::string model : {"tiny-sd", "tiny-sd-inpaint", "sd-shapes"})
+        for (const GoldenCase &c : load_golden_cases(model)) params.push_back({model, c.name});
+    return params;
+}
+
+std::string param_name(const ::testing::TestParamInfo<Param> &info) {
+    std::string s = info.param.model + "_" + info.param.case_name;
+    for (char &ch : s)
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, GoldenPipeline, ::testing::ValuesIn(all_cases()), param_name);
+
+}  // namespace
+}  // namespace sdw::testing
