@@ -28,6 +28,12 @@
  * at the end of a table, a new enum value). Each side checks the other:
  *   - major must be equal;
  *   - the other side's minor must be at least the minor this side needs.
+ * Concretely, sdw_host_api.abi_minor is the minor the host implements, and the
+ * plugin refuses (SDW_STATUS_VERSION_MISMATCH) a host older than it needs;
+ * sdw_plugin_api.abi_minor is the minor the plugin requires of the host (by
+ * default the one it was built against), and the host refuses a plugin that
+ * requires more than it implements ("built for plugin ABI v1.3, this host loads
+ * up to v1.0: <path>").
  * Every table and parameter struct begins with `struct_size` (sizeof as the
  * writer knew it). A reader must not touch a field that lies beyond the
  * struct_size it was given; fields are only ever appended.
