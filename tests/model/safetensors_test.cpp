@@ -281,6 +281,22 @@ TEST(SafetensorsFixture, OpensTinySdUnet) {
     for (float value : sdw::to_f32(conv_in)) EXPECT_TRUE(std::isfinite(value));
 }
 
+TEST(SafetensorsFixture, EveryReferenceFileOpens) {
+    // All files written by the reference safetensors library (models and goldens, every dtype
+    // they use) pass validation and convert.
+    size_t files = 0;
+    for (const char* root : {SDW_TEST_FIXTURES, SDW_DEFAULT_MODEL}) {
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+            if (entry.path().extension() != ".safetensors") continue;
+            const SafetensorsFile st = SafetensorsFile::open(entry.path().string());
+            for (const sdw::TensorInfo& tensor : st.tensors())
+                EXPECT_EQ(sdw::to_f32(tensor).size(), tensor.numel()) << tensor.name;
+            ++files;
+        }
+    }
+    EXPECT_GE(files, 10u);
+}
+
 TEST(SafetensorsFixture, OpensSdShapesHalfWeights) {
     const SafetensorsFile st =
         SafetensorsFile::open(std::string(SDW_DEFAULT_MODEL) + "/vae/diffusion_pytorch_model.safetensors");
