@@ -8,6 +8,17 @@
 // - timestep grids: numpy arange / linspace / round (half to even) in float64.
 // - sigma interpolation: np.interp; Karras / exponential sigmas in float64;
 //   _sigma_to_t with float32 log-sigmas and float64 arithmetic (numpy 2 promotion rules).
+//
+// Known last-bit differences from a given torch / numpy build (all far below the 1e-4 image
+// tolerance; none affects the tiny-sd golden timesteps):
+// - torch's linspace kernel computes start + step * i; a torch build compiled with FMA
+//   contraction may fuse it, moving a beta by one float32 ulp. This code never fuses.
+// - numpy's float32 np.log (log_sigmas) and float64 np.power (Karras sigmas) use SIMD routines
+//   on AVX-512 machines that are within a few ulp of libm's correctly rounded results used
+//   here. Rounded timesteps (DPM-Solver Karras) are unaffected; unrounded ones (Euler / LMS with
+//   Karras or exponential sigmas) may differ in the last float32 bits.
+// - The step math follows torch's CPU kernels. On CUDA, torch divides by a CPU scalar by
+//   multiplying with its reciprocal, so diffusers run on a GPU differs in the last bit there.
 #pragma once
 
 #include <cstdint>
