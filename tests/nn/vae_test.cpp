@@ -37,6 +37,28 @@ TEST_P(VaeGolden, EncoderMatchesDiffusers) {
     EXPECT_LT(relative_l2(outputs[1].values, golden_->f32("vae.encoded_logvar")), kTolerance);
 }
 
+TEST_P(VaeGolden, DecoderAcceptsLegacyAttentionNames) {
+    // Checkpoints saved before diffusers 0.14 name the mid-block attention
+    // query/key/value/proj_attn; diffusers still loads them.
+    const std::vector<std::pair<std::string, std::string>> renames{
+        {".to_q.", ".query."}, {".to_k.", ".key."}, {".to_v.", ".value."}, {".to_out.0.", ".proj_attn."}};
+    std::vector<std::string> names;
+    names.reserve(files_->views.size());
+    for (sdw_tensor_view &view : files_->views) {
+        std::string name = view.name;
+        if (name.rfind("decoder.mid_block.attentions.0.", 0) == 0)
+            for (const auto &[modern, legacy] : renames)
+                if (const size_t at = name.find(modern); at != std::string::npos) name.replace(at, modern.size(), legacy);
+        names.push_back(name);
+        view.name = names.back().c_str();
+    }
+    auto decoder = load_component(cpu_ops(), files_->desc("vae_decoder"));
+    std::vector<HostTensor> inputs{{"latents", golden_->shape("vae.latents"), golden_->f32("vae.latents")}};
+    std::vector<HostTensor> outputs{{"image", golden_->shape("vae.decoded")}};
+    run(*decoder, inputs, outputs);
+    EXPECT_LT(relative_l2(outputs[0].values, golden_->f32("vae.decoded")), kTolerance);
+}
+
 TEST_P(VaeGolden, EncoderRefusesAnImageThatDoesNotDownsampleEvenly) {
     auto encoder = load_component(cpu_ops(), files_->desc("vae_encoder"));
     std::vector<HostTensor> inputs{{"image", {1, 3, 60, 64}, std::vector<float>(3 * 60 * 64, 0.0f)}};

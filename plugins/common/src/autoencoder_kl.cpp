@@ -64,7 +64,17 @@ struct VaeMidBlock {
         if (with_attention) {
             const std::string a = prefix + ".attentions.0";
             mid.attn_norm = GroupNorm::load(ws, a + ".group_norm", channels, groups, kVaeEps);
-            mid.attn = Attention::load(ws, a, channels, channels, 1, channels, /*qkv_bias=*/true);
+            if (ws.has(a + ".query.weight")) {
+                // diffusers' names before 0.14 (query/key/value/proj_attn), which
+                // diffusers itself still converts on load.
+                mid.attn.to_q = Linear::load(ws, a + ".query", channels, channels);
+                mid.attn.to_k = Linear::load(ws, a + ".key", channels, channels);
+                mid.attn.to_v = Linear::load(ws, a + ".value", channels, channels);
+                mid.attn.to_out = Linear::load(ws, a + ".proj_attn", channels, channels);
+                mid.attn.heads = 1;
+            } else {
+                mid.attn = Attention::load(ws, a, channels, channels, 1, channels, /*qkv_bias=*/true);
+            }
         }
         mid.second = ResnetBlock2D::load(ws, prefix + ".resnets.1", channels, channels, 0, groups, kVaeEps, 1.0f);
         return mid;
