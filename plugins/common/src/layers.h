@@ -84,6 +84,10 @@ struct Upsample2D {
 
     static Upsample2D load(const WeightStore &ws, const std::string &prefix, int64_t channels);
     Tensor operator()(Ops &ops, Tensor x) const;
+    // Nearest upsampling to out_h x out_w (each 2x or 2x - 1 of the input), as
+    // F.interpolate(size=...) does when the UNet's sample is not a multiple of its
+    // total downsampling factor; then the convolution.
+    Tensor operator()(Ops &ops, Tensor x, int64_t out_h, int64_t out_w) const;
 };
 
 }  // namespace sdw::nn

@@ -208,13 +208,8 @@ public:
         const Shape shape = view_shape(sample_view);
         const std::vector<float> sample = io.read_f32(sample_view, 4);
         const int64_t batch = shape[0];
-        const int64_t factor = int64_t{1} << (c_.channels.size() - 1);
         if (batch <= 0 || shape[1] != c_.in_channels || shape[2] <= 0 || shape[3] <= 0)
             io.fail("sample must be [B, " + std::to_string(c_.in_channels) + ", h, w], got " + shape_str(shape));
-        if (shape[2] % factor != 0 || shape[3] % factor != 0)
-            throw ComponentError(SDW_STATUS_UNSUPPORTED,
-                                 "unet: sample height and width must be multiples of " + std::to_string(factor) +
-                                     ", got " + shape_str(shape));
 
         const sdw_tensor_view &timestep_view = io.input("timestep");
         std::vector<float> timesteps = io.read_f32(timestep_view, 1);
@@ -268,7 +263,9 @@ public:
                 x = block.resnets[j](ops_, std::move(x), temb_silu);
                 if (!block.attentions.empty()) x = block.attentions[j](ops_, x, context);
             }
-            if (block.resample) x = block.upsample(ops_, std::move(x));
+            // Upsample to the size of the skip connection the next block takes: twice
+            // the size, or one less where a stride-2 convolution rounded an odd size up.
+            if (block.resample) x = block.upsample(ops_, std::move(x), skips.back().dim(2), skips.back().dim(3));
         }
 
         x = conv_out_(ops_, norm_out_(ops_, x, /*silu=*/true));
