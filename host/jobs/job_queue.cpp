@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 namespace sdw {
 
@@ -230,6 +232,7 @@ void JobQueue::run_job(Generator &generator, const std::string &model_name, cons
                                    {"url", job_image_url(job->id(), i)},
                                    {"png_base64", base64_encode(*png)}});
             images.push_back({generated.seed, generated.image.width, generated.image.height, png});
+            if (!options_.output_dir.empty()) save_output(job->id(), i, *png);
         }
         auto timings = result.timings_ms;
         timings["encode_png"] = milliseconds_since(encode_start);
@@ -246,6 +249,16 @@ void JobQueue::run_job(Generator &generator, const std::string &model_name, cons
     } catch (...) {
         job->fail({"generation_failed", "unknown exception from the generator", ""});
     }
+}
+
+void JobQueue::save_output(const std::string &job_id, size_t index,
+                           const std::vector<uint8_t> &png) {
+    auto path = std::filesystem::path(options_.output_dir) /
+                (job_id + "_" + std::to_string(index) + ".png");
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    file.write(reinterpret_cast<const char *>(png.data()), static_cast<std::streamsize>(png.size()));
+    file.close();
+    if (!file && options_.on_warning) options_.on_warning("cannot write " + path.string());
 }
 
 void JobQueue::job_finished(const JobPtr &job) {
@@ -305,6 +318,11 @@ std::chrono::seconds JobQueue::retry_after() const {
     double backlog = static_cast<double>(pending_.size() + running_.size());
     double seconds = std::ceil(backlog * average_job_ms_ / workers / 1000.0);
     return std::chrono::seconds(static_cast<long>(std::clamp(seconds, 1.0, 300.0)));
+}
+
+std::vector<JobPtr> JobQueue::running_jobs() const {
+    std::lock_guard lock(mutex_);
+    return running_;
 }
 
 void JobQueue::set_observer(std::function<void(const QueueStats &)> observer) {

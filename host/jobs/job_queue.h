@@ -33,6 +33,10 @@ struct JobQueueOptions {
     size_t capacity = 16;  // jobs waiting (not counting running ones)
     std::chrono::milliseconds retention{std::chrono::minutes(15)};
     size_t max_retained = 256;  // finished jobs kept for status, images and replay
+    // Non-empty: every result PNG is also written there as <job id>_<index>.png.
+    std::string output_dir;
+    // Problems that do not fail a job (e.g. an output file that cannot be written).
+    std::function<void(const std::string &)> on_warning;
 };
 
 struct QueueStats {
@@ -88,6 +92,7 @@ public:
     void shutdown();
 
     QueueStats stats() const;
+    std::vector<JobPtr> running_jobs() const;
     // How long a client refused with queue_full should wait: the queue's backlog at
     // the recent average job duration, clamped to [1 s, 300 s].
     std::chrono::seconds retry_after() const;
@@ -102,6 +107,7 @@ private:
     void worker_loop(std::shared_ptr<Generator> generator, std::string model_name);
     void run_job(Generator &generator, const std::string &model_name, const JobPtr &job,
                  GenerationRequest request);
+    void save_output(const std::string &job_id, size_t index, const std::vector<uint8_t> &png);
     void job_finished(const JobPtr &job);  // under lock
     void publish_positions_from(size_t index);  // under lock
     void evict_locked(std::chrono::steady_clock::time_point now);

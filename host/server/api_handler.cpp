@@ -339,8 +339,8 @@ ApiResponse ApiHandler::image(const JobPtr &job, const std::string &file) {
 }
 
 ApiResponse ApiHandler::info() {
-    BackendInfo backend = state_.backend();
     auto model = state_.model();
+    BackendDescription backend = model ? model->backend : BackendDescription{};
     QueueStats stats = queue_.stats();
     const ApiLimits &l = options_.limits;
     json body{{"service", "sd-worker"},

@@ -195,7 +195,11 @@ private:
         parser_.emplace();
         parser_->body_limit(ctx_->options.body_limit);
         parser_->header_limit(kHeaderLimit);
-        stream_.expires_after(ctx_->options.request_timeout);
+        // A connection that has been answered waits idle for its next request: it gets
+        // the idle timeout (at least the time to receive a request) instead.
+        stream_.expires_after(answered_ == 0 ? ctx_->options.request_timeout
+                                             : std::max(ctx_->options.idle_timeout,
+                                                        ctx_->options.request_timeout));
         reading_ = true;
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
@@ -298,6 +302,7 @@ private:
 
     void on_write(bool close, beast::error_code ec, size_t) {
         if (ec) return;
+        ++answered_;
         if (close) return do_close();
         queue_.pop_front();
         if (!queue_.empty()) return do_write();
@@ -330,6 +335,7 @@ private:
     std::deque<Outgoing> queue_;
     bool reading_ = false;
     bool no_more_reads_ = false;
+    uint64_t answered_ = 0;
     std::array<char, 4096> scratch_{};
 };
 

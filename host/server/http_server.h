@@ -37,7 +37,10 @@ struct ServerOptions {
     unsigned io_threads = 2;
     size_t body_limit = 32u << 20;  // base64 images make bodies large
     size_t max_pipelined = 8;       // responses queued per connection before reading pauses
+    // Time to receive a request (and to write any one response or event batch).
     std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
+    // How long a keep-alive connection may wait idle for its next request.
+    std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
     std::chrono::milliseconds sse_keepalive{std::chrono::seconds(15)};
     std::chrono::milliseconds drain_grace{std::chrono::seconds(30)};
     // After the last job has ended, how long streams get to deliver their final events.

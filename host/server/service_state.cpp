@@ -7,10 +7,9 @@ ServicePhase ServiceState::phase() const {
     return phase_;
 }
 
-void ServiceState::set_ready(ModelDescription model, BackendInfo backend) {
+void ServiceState::set_ready(ModelDescription model) {
     std::lock_guard lock(mutex_);
     model_ = std::move(model);
-    backend_ = std::move(backend);
     if (phase_ == ServicePhase::loading) phase_ = ServicePhase::ready;
 }
 
@@ -28,11 +27,6 @@ void ServiceState::set_failed(std::string reason) {
 std::optional<ModelDescription> ServiceState::model() const {
     std::lock_guard lock(mutex_);
     return model_;
-}
-
-BackendInfo ServiceState::backend() const {
-    std::lock_guard lock(mutex_);
-    return backend_;
 }
 
 std::string ServiceState::failure() const {

@@ -23,32 +23,21 @@ constexpr std::string_view to_string(ServicePhase phase) {
     return "unknown";
 }
 
-// The backend plugin as it described itself.
-struct BackendInfo {
-    std::string plugin_name;     // e.g. "cpu-blas"
-    std::string plugin_version;  // the plugin's own version
-    std::string plugin_path;     // the shared object loaded
-    std::string abi_version;     // "major.minor" the plugin was built against
-    std::string device;          // human-readable device description
-};
-
 class ServiceState {
 public:
     ServicePhase phase() const;
     // loading -> ready; ignored once draining or failed.
-    void set_ready(ModelDescription model, BackendInfo backend);
+    void set_ready(ModelDescription model);
     void set_draining();
     void set_failed(std::string reason);
 
     std::optional<ModelDescription> model() const;
-    BackendInfo backend() const;
     std::string failure() const;
 
 private:
     mutable std::mutex mutex_;
     ServicePhase phase_ = ServicePhase::loading;
     std::optional<ModelDescription> model_;
-    BackendInfo backend_;
     std::string failure_;
 };
 

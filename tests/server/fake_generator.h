@@ -47,6 +47,7 @@ public:
         d.default_width = 64;
         d.default_height = 64;
         d.schedulers = {"ddim", "euler", "euler_a"};
+        d.backend = {"fake", "0.0.1", "/fake/libfake.so", "1.0", "test CPU"};
         return d;
     }
 

@@ -25,6 +25,15 @@ using test::FakeGenerator;
 using test::http_request;
 using test::read_sse;
 
+JobQueueOptions queue_with(size_t capacity, size_t max_retained = 256,
+                           std::chrono::milliseconds retention = std::chrono::minutes(15)) {
+    JobQueueOptions options;
+    options.capacity = capacity;
+    options.max_retained = max_retained;
+    options.retention = retention;
+    return options;
+}
+
 std::string png_base64(int width, int height, uint8_t value = 128) {
     Image image;
     image.width = width;
@@ -60,8 +69,7 @@ struct HttpApi : ::testing::Test {
         queue = std::make_unique<JobQueue>(queue_options);
         queue->start({generator});
         if (ready)
-            state.set_ready(generator->describe(),
-                            BackendInfo{"fake", "0.0.1", "/fake/libfake.so", "1.0", "test CPU"});
+            state.set_ready(generator->describe());
         server = std::make_unique<HttpServer>(options, *queue, state);
         port = server->start();
     }
@@ -117,7 +125,7 @@ TEST_F(HttpApi, NotReadyWhileTheModelLoads) {
 }
 
 TEST_F(HttpApi, InfoDescribesPluginModelLimitsAndQueue) {
-    start(default_options(), {.capacity = 5});
+    start(default_options(), queue_with(5));
     auto info = http_request(port, "GET", "/v1/info");
     ASSERT_EQ(info.status, 200);
     auto body = info.json();
@@ -274,7 +282,7 @@ TEST_F(HttpApi, CancellingARunningJobStopsItBeforeItsNextStep) {
 // ---------------------------------------------------------------- queue full
 
 TEST_F(HttpApi, AFullQueueAnswers429WithRetryAfter) {
-    start(default_options(), {.capacity = 1});
+    start(default_options(), queue_with(1));
     generator->hold();
     std::string running = submit({{"prompt", "a"}});
     ASSERT_TRUE(eventually([&] { return state_of(running) == "running"; }));
@@ -516,7 +524,7 @@ TEST_F(HttpApi, ManySubscribersOfOneJobSeeTheSameEvents) {
 }
 
 TEST_F(HttpApi, ConcurrentJobsFromManyClientsAllComplete) {
-    start(default_options(), {.capacity = 32});
+    start(default_options(), queue_with(32));
     std::vector<std::future<std::pair<std::string, test::SseResult>>> clients;
     for (int i = 0; i < 6; ++i)
         clients.push_back(std::async(std::launch::async, [this, i] {

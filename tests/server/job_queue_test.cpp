@@ -19,6 +19,15 @@ using json = nlohmann::json;
 using test::eventually;
 using test::FakeGenerator;
 
+JobQueueOptions queue_with(size_t capacity, size_t max_retained = 256,
+                           std::chrono::milliseconds retention = std::chrono::minutes(15)) {
+    JobQueueOptions options;
+    options.capacity = capacity;
+    options.max_retained = max_retained;
+    options.retention = retention;
+    return options;
+}
+
 GenerationRequest request(std::string prompt, int steps = 3) {
     GenerationRequest r;
     r.prompt = std::move(prompt);
@@ -129,7 +138,7 @@ TEST_F(QueueFixture, CompletedJobCarriesPngImagesWithParameters) {
 }
 
 TEST_F(QueueFixture, RefusesJobsBeyondCapacityAndReportsPositions) {
-    make_queue({.capacity = 2});
+    make_queue(queue_with(2));
     generator->hold();
     JobPtr running = submit("running");
     ASSERT_TRUE(eventually([&] { return running->state() == JobState::running; }));
@@ -214,7 +223,7 @@ TEST_F(QueueFixture, GenerationInvalidFailsWithTheField) {
 }
 
 TEST_F(QueueFixture, EveryJobReachesExactlyOneTerminalStateUnderConcurrentCancels) {
-    make_queue({.capacity = 200}, /*workers=*/2);
+    make_queue(queue_with(200), /*workers=*/2);
     generator->step_delay = 0ms;
     std::vector<JobPtr> jobs;
     for (int i = 0; i < 120; ++i) jobs.push_back(submit("job" + std::to_string(i), 1 + i % 4));
@@ -248,7 +257,7 @@ TEST_F(QueueFixture, EveryJobReachesExactlyOneTerminalStateUnderConcurrentCancel
 }
 
 TEST_F(QueueFixture, EvictsTheOldestFinishedJobsBeyondTheCount) {
-    make_queue({.max_retained = 2});
+    make_queue(queue_with(16, 2));
     std::vector<JobPtr> jobs;
     for (int i = 0; i < 4; ++i) {
         jobs.push_back(submit("job"));
@@ -261,7 +270,7 @@ TEST_F(QueueFixture, EvictsTheOldestFinishedJobsBeyondTheCount) {
 }
 
 TEST_F(QueueFixture, EvictsFinishedJobsAfterTheRetentionTime) {
-    make_queue({.retention = 300ms});
+    make_queue(queue_with(16, 256, 300ms));
     JobPtr job = submit("a");
     ASSERT_TRUE(queue->wait_idle(5s));
     EXPECT_EQ(queue->find(job->id()), job);  // still within retention
