@@ -4,7 +4,7 @@
 // (a whole 512x512 VAE layer would need over a gigabyte of columns).
 #include "kernels.h"
 
-#include "blas.h"
+#include "gemm.h"
 
 #include <algorithm>
 #include <cstring>
@@ -68,9 +68,8 @@ void conv2d(ThreadPool &pool, Scratch &scratch, const Conv2dShape &s, const floa
         float *yb = y + b * s.out_channels * plane;
         if (bias) fill_bias(pool, bias, s.out_channels, plane, yb);
         if (s.kernel == 1 && s.stride == 1 && s.padding == 0) {
-            blas().sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(s.out_channels), int(plane),
-                        int(s.in_channels), 1.0f, w, int(s.in_channels), xb, int(plane), beta, yb,
-                        int(plane));
+            sgemm_parallel(pool, false, false, s.out_channels, plane, s.in_channels, 1.0f, w,
+                           s.in_channels, xb, plane, beta, yb, plane);
             continue;
         }
         const int64_t band = std::clamp<int64_t>(kColumnBudget / std::max<int64_t>(kdim * wo, 1), 1, ho);
@@ -78,9 +77,8 @@ void conv2d(ThreadPool &pool, Scratch &scratch, const Conv2dShape &s, const floa
         for (int64_t oy0 = 0; oy0 < ho; oy0 += band) {
             const int64_t rows = std::min(band, ho - oy0), n = rows * wo;
             im2col_band(pool, s, xb, oy0, rows, cols);
-            blas().sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(s.out_channels), int(n),
-                        int(kdim), 1.0f, w, int(kdim), cols, int(n), beta, yb + oy0 * wo,
-                        int(plane));
+            sgemm_parallel(pool, false, false, s.out_channels, n, kdim, 1.0f, w, kdim, cols, n,
+                           beta, yb + oy0 * wo, plane);
         }
     }
 }

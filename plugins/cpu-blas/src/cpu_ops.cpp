@@ -7,6 +7,8 @@
 #include "kernels.h"
 
 #include "blas.h"
+#include "gemm.h"
+#include "vector_math.h"
 
 #include <algorithm>
 #include <cmath>
@@ -46,11 +48,12 @@ const float *optional_vector(const char *op, const Tensor &t, int64_t n) {
 
 class CpuOps final : public sdw::nn::Ops {
 public:
-    explicit CpuOps(int threads) : pool_(threads) { blas().set_num_threads(threads); }
+    // OpenBLAS runs single-threaded; the products are split over pool_ (gemm.h).
+    explicit CpuOps(int threads) : pool_(threads) { blas().set_num_threads(1); }
 
     // --- data movement -------------------------------------------------------------
     Tensor from_host(const float *data, const Shape &shape) override {
-        Tensor t = new_tensor(shape);
+        Tensor t = new_tensor_(shape);
         std::memcpy(mdata(t), data, static_cast<size_t>(t.numel()) * sizeof(float));
         return t;
     }
@@ -65,7 +68,7 @@ public:
                                           std::string("weight ") + (view.name ? view.name : "?") +
                                               ": too many dimensions");
         Shape shape(view.shape, view.shape + view.ndim);
-        Tensor t = new_tensor(shape);
+        Tensor t = new_tensor_(shape);
         const int64_t n = t.numel();
         const size_t esize = sdw_dtype_size(view.dtype);
         const bool float_type = view.dtype == SDW_DTYPE_F32 || view.dtype == SDW_DTYPE_F16 ||
@@ -107,7 +110,7 @@ public:
             op_error("conv2d: input " + shape_str(x.shape) + " weight " + shape_str(w.shape) +
                      " stride " + std::to_string(stride) + " padding " + std::to_string(padding));
         const float *b = optional_vector("conv2d bias", bias, s.out_channels);
-        Tensor y = new_tensor({s.batch, s.out_channels, s.out_height(), s.out_width()});
+        Tensor y = new_tensor_({s.batch, s.out_channels, s.out_height(), s.out_width()});
         sdw::cpu::conv2d(pool_, scratch_, s, cdata(x), cdata(w), b, mdata(y));
         return y;
     }
@@ -120,16 +123,15 @@ public:
         const float *b = optional_vector("linear bias", bias, out);
         Shape shape = x.shape;
         shape.back() = out;
-        Tensor y = new_tensor(shape);
+        Tensor y = new_tensor_(shape);
         const int64_t rows = x.numel() / in;
         float *yd = mdata(y);
         if (b)
             pool_.parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
                 for (int64_t r = r0; r < r1; ++r) std::memcpy(yd + r * out, b, out * sizeof(float));
             });
-        if (rows > 0)
-            blas().sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(out), int(in), 1.0f,
-                        cdata(x), int(in), cdata(w), int(in), b ? 1.0f : 0.0f, yd, int(out));
+        sgemm_parallel(pool_, false, true, rows, out, in, 1.0f, cdata(x), in, cdata(w), in,
+                       b ? 1.0f : 0.0f, yd, out);
         return y;
     }
 
@@ -141,7 +143,7 @@ public:
         const int64_t c = x.dim(1), spatial = x.numel() / std::max<int64_t>(x.dim(0) * c, 1);
         const float *g = optional_vector("group_norm gamma", gamma, c);
         const float *b = optional_vector("group_norm beta", beta, c);
-        Tensor y = new_tensor(x.shape);
+        Tensor y = new_tensor_(x.shape);
         sdw::cpu::group_norm(pool_, x.dim(0), c, spatial, groups, cdata(x), g, b, eps, silu,
                              mdata(y));
         return y;
@@ -153,7 +155,7 @@ public:
         const int64_t dim = x.dim(-1);
         const float *g = optional_vector("layer_norm gamma", gamma, dim);
         const float *b = optional_vector("layer_norm beta", beta, dim);
-        Tensor y = new_tensor(x.shape);
+        Tensor y = new_tensor_(x.shape);
         sdw::cpu::layer_norm(pool_, x.numel() / dim, dim, cdata(x), g, b, eps, mdata(y));
         return y;
     }
@@ -167,7 +169,7 @@ public:
         if (k.dim(0) != q.dim(0) || k.dim(2) != c || heads < 1 || c % heads != 0)
             op_error("attention: q " + shape_str(q.shape) + " k " + shape_str(k.shape) + " heads " +
                      std::to_string(heads));
-        Tensor out = new_tensor(q.shape);
+        Tensor out = new_tensor_(q.shape);
         AttentionShape s{q.dim(0), q.dim(1), k.dim(1), c, heads, causal};
         sdw::cpu::attention(pool_, scratch_, s, cdata(q), cdata(k), cdata(v), mdata(out));
         return out;
@@ -182,7 +184,7 @@ public:
                                               "token id " + std::to_string(id) +
                                                   " outside the vocabulary of " +
                                                   std::to_string(vocab));
-        Tensor y = new_tensor({static_cast<int64_t>(ids.size()), c});
+        Tensor y = new_tensor_({static_cast<int64_t>(ids.size()), c});
         for (size_t i = 0; i < ids.size(); ++i)
             std::memcpy(mdata(y) + i * c, cdata(table) + ids[i] * c, c * sizeof(float));
         return y;
@@ -207,7 +209,7 @@ public:
             op_error("add_channel_bias: input " + shape_str(x.shape) + " bias " +
                      shape_str(bias.shape));
         const int64_t planes = x.dim(0) * x.dim(1), plane = x.dim(2) * x.dim(3);
-        Tensor y = new_tensor(x.shape);
+        Tensor y = new_tensor_(x.shape);
         const float *src = cdata(x), *bd = cdata(bias);
         float *dst = mdata(y);
         pool_.parallel_for(planes, std::max<int64_t>(1, kGrain / std::max<int64_t>(plane, 1)),
@@ -220,11 +222,13 @@ public:
     }
 
     Tensor silu(const Tensor &x) override {
-        return unary(x, [](float v) { return v / (1.0f + std::exp(-v)); });
+        return unary_array(x, [](const float *s, float *d, int64_t n) { scaled_silu(s, d, n, 1.0f); });
     }
-    Tensor gelu(const Tensor &x) override { return unary(x, gelu_of); }
+    Tensor gelu(const Tensor &x) override {
+        return unary_array(x, [](const float *s, float *d, int64_t n) { sdw::cpu::gelu(s, d, n); });
+    }
     Tensor quick_gelu(const Tensor &x) override {
-        return unary(x, [](float v) { return v / (1.0f + std::exp(-1.702f * v)); });
+        return unary_array(x, [](const float *s, float *d, int64_t n) { scaled_silu(s, d, n, 1.702f); });
     }
 
     Tensor geglu(const Tensor &x) override {
@@ -232,14 +236,14 @@ public:
         const int64_t f = x.dim(-1) / 2, rows = x.numel() / std::max<int64_t>(2 * f, 1);
         Shape shape = x.shape;
         shape.back() = f;
-        Tensor y = new_tensor(shape);
+        Tensor y = new_tensor_(shape);
         const float *src = cdata(x);
         float *dst = mdata(y);
         pool_.parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(f, 1)),
                            [&](int64_t r0, int64_t r1) {
                                for (int64_t r = r0; r < r1; ++r) {
-                                   const float *a = src + r * 2 * f, *g = a + f;
-                                   for (int64_t i = 0; i < f; ++i) dst[r * f + i] = a[i] * gelu_of(g[i]);
+                                   const float *a = src + r * 2 * f;
+                                   gated_gelu(a, a + f, dst + r * f, f);
                                }
                            });
         return y;
@@ -249,7 +253,7 @@ public:
     Tensor upsample_nearest2x(const Tensor &x) override {
         expect_rank("upsample_nearest2x", x, 4);
         const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
-        Tensor y = new_tensor({x.dim(0), x.dim(1), 2 * h, 2 * w});
+        Tensor y = new_tensor_({x.dim(0), x.dim(1), 2 * h, 2 * w});
         const float *src = cdata(x);
         float *dst = mdata(y);
         pool_.parallel_for(planes * h, 16, [&](int64_t r0, int64_t r1) {
@@ -270,7 +274,7 @@ public:
             op_error("concat_channels: " + shape_str(a.shape) + " and " + shape_str(b.shape));
         const int64_t n = a.dim(0), plane = a.dim(2) * a.dim(3);
         const int64_t sa = a.dim(1) * plane, sb = b.dim(1) * plane;
-        Tensor y = new_tensor({n, a.dim(1) + b.dim(1), a.dim(2), a.dim(3)});
+        Tensor y = new_tensor_({n, a.dim(1) + b.dim(1), a.dim(2), a.dim(3)});
         for (int64_t i = 0; i < n; ++i) {
             std::memcpy(mdata(y) + i * (sa + sb), cdata(a) + i * sa, sa * sizeof(float));
             std::memcpy(mdata(y) + i * (sa + sb) + sa, cdata(b) + i * sb, sb * sizeof(float));
@@ -281,7 +285,7 @@ public:
     Tensor nchw_to_nlc(const Tensor &x) override {
         expect_rank("nchw_to_nlc", x, 4);
         const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-        Tensor y = new_tensor({n, hw, c});
+        Tensor y = new_tensor_({n, hw, c});
         transpose_batched(cdata(x), mdata(y), n, c, hw);
         return y;
     }
@@ -292,7 +296,7 @@ public:
             op_error("nlc_to_nchw: " + shape_str(x.shape) + " is not " + std::to_string(h) + "x" +
                      std::to_string(w));
         const int64_t n = x.dim(0), c = x.dim(2);
-        Tensor y = new_tensor({n, c, h, w});
+        Tensor y = new_tensor_({n, c, h, w});
         transpose_batched(cdata(x), mdata(y), n, h * w, c);
         return y;
     }
@@ -303,7 +307,7 @@ public:
             op_error("slice_rows: rows [" + std::to_string(start) + ", " +
                      std::to_string(start + count) + ") of " + shape_str(x.shape));
         const int64_t n = x.dim(0), rows = x.dim(1), c = x.dim(2);
-        Tensor y = new_tensor({n, count, c});
+        Tensor y = new_tensor_({n, count, c});
         for (int64_t i = 0; i < n; ++i)
             std::memcpy(mdata(y) + i * count * c, cdata(x) + (i * rows + start) * c,
                         count * c * sizeof(float));
@@ -316,7 +320,7 @@ public:
             op_error("pad2d: negative padding of " + shape_str(x.shape));
         const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
         const int64_t oh = h + top + bottom, ow = w + left + right;
-        Tensor y = new_tensor({x.dim(0), x.dim(1), oh, ow});
+        Tensor y = new_tensor_({x.dim(0), x.dim(1), oh, ow});
         const float *src = cdata(x);
         float *dst = mdata(y);
         pool_.parallel_for(planes, 1, [&](int64_t p0, int64_t p1) {
@@ -336,13 +340,22 @@ public:
     }
 
 private:
-    static float gelu_of(float v) {
-        return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
+    Tensor new_tensor_(const Shape &shape) { return new_tensor(shape, buffers_); }
+
+    // fn(src, dst, count) over chunks of x.
+    template <typename F>
+    Tensor unary_array(const Tensor &x, F fn) {
+        Tensor y = new_tensor_(x.shape);
+        const float *src = cdata(x);
+        float *dst = mdata(y);
+        pool_.parallel_for(x.numel(), kGrain,
+                           [&](int64_t i0, int64_t i1) { fn(src + i0, dst + i0, i1 - i0); });
+        return y;
     }
 
     template <typename F>
     Tensor unary(const Tensor &x, F f) {
-        Tensor y = new_tensor(x.shape);
+        Tensor y = new_tensor_(x.shape);
         const float *src = cdata(x);
         float *dst = mdata(y);
         pool_.parallel_for(x.numel(), kGrain, [&](int64_t i0, int64_t i1) {
@@ -353,7 +366,7 @@ private:
 
     template <typename F>
     Tensor binary(const Tensor &a, const Tensor &b, F f) {
-        Tensor y = new_tensor(a.shape);
+        Tensor y = new_tensor_(a.shape);
         const float *pa = cdata(a), *pb = cdata(b);
         float *dst = mdata(y);
         pool_.parallel_for(a.numel(), kGrain, [&](int64_t i0, int64_t i1) {
@@ -384,6 +397,9 @@ private:
 
     ThreadPool pool_;
     Scratch scratch_;
+    // Freed activations kept for reuse: 1 GiB covers the free blocks of an SD 1.5
+    // UNet step at 512x512 (its live set is separate and larger).
+    std::shared_ptr<BufferCache> buffers_ = std::make_shared<BufferCache>(size_t{1} << 30);
 };
 
 }  // namespace

@@ -1,28 +1,31 @@
-// The cpu-blas storage behind an sdw::nn::Tensor: one 64-byte aligned float buffer.
+// The cpu-blas storage behind an sdw::nn::Tensor: one 64-byte aligned float buffer,
+// recycled through the context's BufferCache when the tensor dies.
 #pragma once
+
+#include "buffer_cache.h"
 
 #include <sdw/nn/component.h>
 #include <sdw/nn/ops.h>
 
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <string>
 
 namespace sdw::cpu {
 
 struct CpuStorage final : sdw::nn::Storage {
-    explicit CpuStorage(int64_t count) : size(count) {
-        // aligned_alloc wants a multiple of the alignment; round up, and never 0.
-        size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
-        data = static_cast<float *>(std::aligned_alloc(64, bytes ? bytes : 64));
-        if (!data) throw std::bad_alloc();
-    }
-    ~CpuStorage() override { std::free(data); }
+    CpuStorage(int64_t count, std::shared_ptr<BufferCache> buffers)
+        : data(static_cast<float *>(buffers->acquire(static_cast<size_t>(count) * sizeof(float)))),
+          size(count),
+          cache(std::move(buffers)) {}
+    ~CpuStorage() override { cache->release(data, static_cast<size_t>(size) * sizeof(float)); }
     CpuStorage(const CpuStorage &) = delete;
     CpuStorage &operator=(const CpuStorage &) = delete;
 
     float *data;
     int64_t size;
+    std::shared_ptr<BufferCache> cache;  // kept alive by every tensor that came from it
 };
 
 // A misuse of the op interface by a network definition is a plugin bug.
@@ -31,12 +34,13 @@ struct CpuStorage final : sdw::nn::Storage {
 }
 
 // A new, uninitialised tensor.
-inline sdw::nn::Tensor new_tensor(const sdw::nn::Shape &shape) {
+inline sdw::nn::Tensor new_tensor(const sdw::nn::Shape &shape,
+                                  const std::shared_ptr<BufferCache> &buffers) {
     for (int64_t d : shape)
         if (d < 0) op_error("negative dimension in " + sdw::nn::shape_str(shape));
     sdw::nn::Tensor t;
     t.shape = shape;
-    t.storage = std::make_shared<CpuStorage>(sdw::nn::shape_numel(shape));
+    t.storage = std::make_shared<CpuStorage>(sdw::nn::shape_numel(shape), buffers);
     return t;
 }
 

@@ -1,10 +1,11 @@
-// A fixed set of worker threads for the kernels that OpenBLAS does not run.
-// parallel_for splits [0, n) into one contiguous range per thread and runs them
-// with the calling thread taking part; workers sleep (no spinning) between calls
-// so they leave the cores to OpenBLAS's own threads.
+// A fixed set of worker threads for the plugin's kernels and its split matrix
+// products (OpenBLAS itself runs single-threaded, see gemm.h). The calling thread
+// takes part in every job. Between jobs a worker spins briefly (a UNet call is a
+// few thousand back-to-back jobs, and a futex wake-up costs more than most of
+// them) and then sleeps on a futex, so an idle plugin uses no CPU.
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -23,6 +24,11 @@ public:
 
     int size() const { return static_cast<int>(workers_.size()) + 1; }
 
+    // Calls fn(part, parts) once for every part in [0, parts), parts <= size(), each
+    // on its own thread (part 0 on the caller). Rethrows the first exception. Called
+    // from inside a job it runs the parts one after another on the calling thread.
+    void run_parts(int parts, const std::function<void(int, int)> &fn);
+
     // Calls fn(begin, end) on disjoint ranges covering [0, n); ranges are at least
     // `grain` long so tiny loops stay on one thread. Rethrows the first exception.
     void parallel_for(int64_t n, int64_t grain,
@@ -30,18 +36,16 @@ public:
 
 private:
     void worker_loop(int index);
-    void run_range(int part, int parts);
+    void run_part(int part);
 
     std::vector<std::thread> workers_;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    std::condition_variable done_;
-    const std::function<void(int64_t, int64_t)> *job_ = nullptr;
-    int64_t job_n_ = 0;
+    // 32-bit so that wait/notify are plain futex calls.
+    std::atomic<uint32_t> generation_{0};
+    std::atomic<int> pending_{0};
+    std::atomic<bool> stopping_{false};
+    const std::function<void(int, int)> *job_ = nullptr;  // published by generation_
     int job_parts_ = 0;
-    uint64_t generation_ = 0;
-    int pending_ = 0;
-    bool stopping_ = false;
+    std::mutex error_mutex_;
     std::exception_ptr error_;
 };
 
