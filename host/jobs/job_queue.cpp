@@ -245,9 +245,13 @@ void JobQueue::run_job(Generator &generator, const std::string &model_name, cons
     } catch (const GenerationInvalid &e) {
         job->fail({"invalid_request", e.what(), e.field});
     } catch (const std::exception &e) {
-        job->fail({"generation_failed", e.what(), ""});
+        // A plugin stopped inside a call may report the stop as an error; once the job
+        // was asked to stop, stopping is what the client asked for, not a failure.
+        if (job->cancel_requested()) job->finish_cancelled("");
+        else job->fail({"generation_failed", e.what(), ""});
     } catch (...) {
-        job->fail({"generation_failed", "unknown exception from the generator", ""});
+        if (job->cancel_requested()) job->finish_cancelled("");
+        else job->fail({"generation_failed", "unknown exception from the generator", ""});
     }
 }
 

@@ -23,6 +23,7 @@ public:
     std::string fail_message;      // non-empty: throw std::runtime_error after the steps
     std::string invalid_field;     // non-empty: throw GenerationInvalid at once
     bool ignore_cancel = false;
+    bool cancel_as_error = false;  // report a cancellation as std::runtime_error, as a plugin call may
     std::atomic<int> calls{0};
     std::atomic<int> concurrent{0};
     std::atomic<int> max_concurrent{0};
@@ -75,7 +76,10 @@ public:
             }
         }
         for (int step = 1; step <= request.steps; ++step) {
-            if (!ignore_cancel && callbacks.should_cancel()) throw GenerationCancelled();
+            if (!ignore_cancel && callbacks.should_cancel()) {
+                if (cancel_as_error) throw std::runtime_error("component_run failed (CANCELLED)");
+                throw GenerationCancelled();
+            }
             std::this_thread::sleep_for(step_delay);
             callbacks.on_step(step, request.steps);
         }

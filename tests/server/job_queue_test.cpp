@@ -193,6 +193,18 @@ TEST_F(QueueFixture, CancellingARunningJobStopsItBeforeItsNextStep) {
     EXPECT_EQ(event_names(*job).back(), "cancelled");
 }
 
+TEST_F(QueueFixture, AnErrorThrownAfterACancelRequestCountsAsCancelled) {
+    make_queue({});
+    generator->step_delay = 20ms;
+    generator->cancel_as_error = true;
+    JobPtr job = submit("long", 150);
+    ASSERT_TRUE(eventually([&] { return job->snapshot().step >= 1; }));
+    EXPECT_EQ(queue->cancel(job->id(), "stop"), CancelOutcome::cancelling);
+    ASSERT_TRUE(eventually([&] { return is_terminal(job->state()); }, 2s));
+    EXPECT_EQ(job->state(), JobState::cancelled);
+    EXPECT_EQ(job->snapshot().cancel_reason, "stop");
+}
+
 TEST_F(QueueFixture, AGeneratorExceptionFailsOnlyThatJob) {
     make_queue({});
     generator->fail_message = "device lost";

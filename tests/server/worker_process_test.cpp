@@ -1,0 +1,303 @@
+// The real sd-worker executable with the deterministic test plugin (test-arith) on
+// the tiny-sd fixture model: start-up, a job end to end, auth, cancellation, drain on
+// SIGTERM, and the exit codes of a failed load and of --print-config.
+#include "http_test_client.h"
+
+#include "image/base64.h"
+#include "image/png.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace sdw {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using test::http_request;
+using test::read_sse;
+namespace fs = std::filesystem;
+
+const std::string kKey = "process-test-key";
+const test::Headers kAuth = {{"Authorization", "Bearer " + kKey}};
+
+std::string read_file(const fs::path &path) {
+    std::ifstream file(path);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+// One sd-worker child process; its stdout and stderr go to a file in a fresh
+// directory, which is also its working directory (so no config/default.json applies).
+class WorkerProcess {
+public:
+    explicit WorkerProcess(std::vector<std::string> args) {
+        static int counter = 0;
+        dir_ = fs::temp_directory_path() /
+               ("sdw-worker-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+        fs::create_directories(dir_);
+        log_path_ = dir_ / "worker.log";
+        std::string exe = std::string(SDW_BINARY_DIR) + "/sd-worker";
+        args.insert(args.begin(), exe);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            if (::chdir(dir_.c_str()) != 0) ::_exit(126);
+            int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+            std::vector<char *> argv;
+            for (auto &arg : args) argv.push_back(arg.data());
+            argv.push_back(nullptr);
+            ::execv(exe.c_str(), argv.data());
+            ::_exit(127);
+        }
+    }
+
+    ~WorkerProcess() {
+        if (running()) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+
+    const fs::path &dir() const { return dir_; }
+    std::string log() const { return read_file(log_path_); }
+
+    // The port from the "listening on http://host:port" log line.
+    uint16_t wait_for_port(std::chrono::milliseconds timeout = 20s) {
+        std::regex pattern(R"(listening on http://[^:]+:(\d+))");
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline && running()) {
+            std::smatch match;
+            std::string text = log();
+            if (std::regex_search(text, match, pattern)) return static_cast<uint16_t>(std::stoi(match[1]));
+            std::this_thread::sleep_for(10ms);
+        }
+        return 0;
+    }
+
+    bool wait_ready(uint16_t port, std::chrono::milliseconds timeout = 20s) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (http_request(port, "GET", "/ready", "", {}, 1s).status == 200) return true;
+            std::this_thread::sleep_for(10ms);
+        }
+        return false;
+    }
+
+    void signal(int sig) { ::kill(pid_, sig); }
+
+    bool running() {
+        if (exited_) return false;
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            exited_ = true;
+            exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            return false;
+        }
+        return true;
+    }
+
+    // The exit code, or -1 if the process is still running after `timeout`.
+    int wait_exit(std::chrono::milliseconds timeout = 20s) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (running() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(10ms);
+        return exited_ ? exit_code_ : -1;
+    }
+
+private:
+    fs::path dir_;
+    fs::path log_path_;
+    pid_t pid_ = -1;
+    bool exited_ = false;
+    int exit_code_ = -1;
+};
+
+fs::path write_config(const fs::path &dir, const json &overrides = json::object()) {
+    json config{{"listen", {{"host", "127.0.0.1"}, {"port", 0}}},
+                {"plugin", {{"name", "test-arith"}, {"search_paths", {SDW_PLUGIN_DIR}}}},
+                {"model", {{"path", std::string(SDW_TEST_FIXTURES) + "/models/tiny-sd"}}},
+                {"queue", {{"capacity", 2}}},
+                {"auth", {{"api_keys", {kKey}}}},
+                {"drain", {{"grace_s", 0.5}}},
+                {"log", {{"level", "debug"}}}};
+    config.merge_patch(overrides);
+    fs::path path = dir / "config.json";
+    std::ofstream(path) << config.dump(2);
+    return path;
+}
+
+struct WorkerProcessTest : ::testing::Test {
+    fs::path config_dir;
+    void SetUp() override {
+        ASSERT_TRUE(fs::exists(std::string(SDW_BINARY_DIR) + "/sd-worker"));
+        ASSERT_TRUE(fs::exists(std::string(SDW_PLUGIN_DIR) + "/libsdw_test_arith.so"));
+        config_dir = fs::temp_directory_path() / ("sdw-worker-config-" + std::to_string(::getpid()));
+        fs::create_directories(config_dir);
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(config_dir, ec);
+    }
+};
+
+TEST_F(WorkerProcessTest, ServesAJobEndToEndWithTheTestPlugin) {
+    WorkerProcess worker({"--config", write_config(config_dir).string()});
+    uint16_t port = worker.wait_for_port();
+    ASSERT_NE(port, 0) << worker.log();
+    ASSERT_TRUE(worker.wait_ready(port)) << worker.log();
+
+    EXPECT_EQ(http_request(port, "GET", "/health").status, 200);
+    auto anonymous = http_request(port, "POST", "/v1/jobs", R"({"prompt":"a cat"})");
+    EXPECT_EQ(anonymous.status, 401);
+    EXPECT_EQ(anonymous.json()["error"]["code"], "unauthorized");
+
+    auto info = http_request(port, "GET", "/v1/info", "", kAuth);
+    ASSERT_EQ(info.status, 200);
+    EXPECT_EQ(info.json()["plugin"]["name"], "test-arith");
+    EXPECT_EQ(info.json()["model"]["name"], "tiny-sd");
+
+    auto accepted = http_request(port, "POST", "/v1/jobs",
+                                 json{{"prompt", "a red circle"}, {"steps", 4}, {"seed", 42},
+                                      {"scheduler", "euler_a"}, {"num_images", 2}}.dump(),
+                                 kAuth);
+    ASSERT_EQ(accepted.status, 202) << accepted.body;
+    std::string id = accepted.json()["job_id"];
+    auto stream = read_sse(port, "/v1/jobs/" + id + "/stream?api_key=" + kKey);
+    ASSERT_EQ(stream.status, 200) << stream.error;
+    ASSERT_GE(stream.events.size(), 3u) << stream.raw;
+    EXPECT_EQ(stream.events.front().event, "queued");
+    EXPECT_EQ(stream.events[stream.events.size() - 2].event, "completed") << stream.raw;
+    EXPECT_EQ(stream.events.back().data, "[DONE]");
+    size_t progress = 0;
+    for (const auto &event : stream.events) progress += event.event == "progress";
+    EXPECT_EQ(progress, 4u);
+
+    auto status = http_request(port, "GET", "/v1/jobs/" + id, "", kAuth).json();
+    EXPECT_EQ(status["state"], "completed");
+    ASSERT_EQ(status["images"].size(), 2u);
+    auto image = http_request(port, "GET", status["images"][1]["url"], "", kAuth);
+    ASSERT_EQ(image.status, 200);
+    EXPECT_EQ(image.header("content-type"), "image/png");
+    auto bytes = reinterpret_cast<const uint8_t *>(image.body.data());
+    Image decoded = decode_png(bytes, image.body.size());
+    EXPECT_EQ(decoded.width, 64);
+    EXPECT_EQ(decoded.height, 64);
+    auto text = read_png_text(bytes, image.body.size());
+    EXPECT_NE(text["parameters"].find("Sampler: euler_a"), std::string::npos) << text["parameters"];
+    EXPECT_NE(text["parameters"].find("Model: tiny-sd"), std::string::npos);
+
+    worker.signal(SIGTERM);
+    EXPECT_EQ(worker.wait_exit(), 0) << worker.log();
+}
+
+TEST_F(WorkerProcessTest, CancelsARunningJob) {
+    WorkerProcess worker({"--config", write_config(config_dir).string()});
+    uint16_t port = worker.wait_for_port();
+    ASSERT_TRUE(port && worker.wait_ready(port)) << worker.log();
+    // Large enough to run for seconds on the test plugin.
+    auto accepted = http_request(port, "POST", "/v1/jobs",
+                                 json{{"prompt", "x"}, {"steps", 150}, {"num_images", 8},
+                                      {"width", 2048}, {"height", 2048}}.dump(),
+                                 kAuth);
+    ASSERT_EQ(accepted.status, 202) << accepted.body;
+    std::string id = accepted.json()["job_id"];
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           http_request(port, "GET", "/v1/jobs/" + id, "", kAuth).json()["step"] < 1)
+        std::this_thread::sleep_for(5ms);
+    auto cancel = http_request(port, "DELETE", "/v1/jobs/" + id, "", kAuth);
+    ASSERT_EQ(cancel.status, 200) << cancel.body;
+    auto stream = read_sse(port, "/v1/jobs/" + id + "/stream", kAuth, 10s);
+    ASSERT_GE(stream.events.size(), 2u) << stream.error;
+    EXPECT_EQ(stream.events[stream.events.size() - 2].event, "cancelled") << stream.raw;
+    worker.signal(SIGTERM);
+    EXPECT_EQ(worker.wait_exit(), 0) << worker.log();
+}
+
+TEST_F(WorkerProcessTest, SigtermDrainsAndExitsZero) {
+    WorkerProcess worker({"--config", write_config(config_dir).string()});
+    uint16_t port = worker.wait_for_port();
+    ASSERT_TRUE(port && worker.wait_ready(port)) << worker.log();
+    json big{{"prompt", "x"}, {"steps", 150}, {"num_images", 8}, {"width", 2048}, {"height", 2048}};
+    std::string running = http_request(port, "POST", "/v1/jobs", big.dump(), kAuth).json()["job_id"];
+    std::string queued = http_request(port, "POST", "/v1/jobs", big.dump(), kAuth).json()["job_id"];
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           http_request(port, "GET", "/v1/jobs/" + running, "", kAuth).json()["state"] != "running")
+        std::this_thread::sleep_for(5ms);
+    auto stream = std::async(std::launch::async, [&] {
+        return read_sse(port, "/v1/jobs/" + running + "/stream", kAuth, 15s);
+    });
+    std::this_thread::sleep_for(50ms);  // let the stream subscribe
+
+    worker.signal(SIGTERM);
+    // The signal is handled asynchronously; within the 0.5 s grace period the worker
+    // is still up, draining.
+    test::HttpResult ready;
+    auto signal_deadline = std::chrono::steady_clock::now() + 2s;
+    do {
+        ready = http_request(port, "GET", "/ready", "", {}, 1s);
+    } while (ready.status == 200 && std::chrono::steady_clock::now() < signal_deadline);
+    EXPECT_EQ(ready.status, 503) << ready.error;
+    EXPECT_EQ(ready.json()["status"], "draining");
+    auto refused = http_request(port, "POST", "/v1/jobs", R"({"prompt":"late"})", kAuth, 2s);
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(refused.json()["error"]["code"], "draining");
+    auto queued_status = http_request(port, "GET", "/v1/jobs/" + queued, "", kAuth, 2s).json();
+    EXPECT_EQ(queued_status["state"], "cancelled");
+
+    auto events = stream.get();
+    ASSERT_GE(events.events.size(), 2u) << events.error;
+    auto terminal = events.events[events.events.size() - 2];
+    EXPECT_EQ(terminal.event, "cancelled") << events.raw;
+    EXPECT_EQ(json::parse(terminal.data)["reason"], "drain grace period expired");
+    EXPECT_EQ(worker.wait_exit(), 0) << worker.log();
+}
+
+TEST_F(WorkerProcessTest, AModelThatCannotLoadExitsNonZeroWithItsReason) {
+    WorkerProcess worker({"--config", write_config(config_dir).string(), "--model",
+                          (config_dir / "no-such-model").string()});
+    int code = worker.wait_exit();
+    EXPECT_NE(code, 0);
+    EXPECT_NE(code, -1) << "still running";
+    std::string log = worker.log();
+    EXPECT_NE(log.find("[error] cannot load the model: "), std::string::npos) << log;
+    EXPECT_NE(log.find("no-such-model"), std::string::npos) << log;
+}
+
+TEST_F(WorkerProcessTest, AnUnknownPluginExitsNonZero) {
+    WorkerProcess worker({"--config", write_config(config_dir).string(), "--plugin", "no-such-plugin"});
+    int code = worker.wait_exit();
+    EXPECT_NE(code, 0);
+    EXPECT_NE(code, -1) << "still running";
+    EXPECT_NE(worker.log().find("no-such-plugin"), std::string::npos) << worker.log();
+}
+
+TEST_F(WorkerProcessTest, PrintConfigExitsZero) {
+    WorkerProcess worker({"--config", write_config(config_dir).string(), "--print-config"});
+    EXPECT_EQ(worker.wait_exit(), 0);
+    auto printed = json::parse(worker.log(), nullptr, false);
+    ASSERT_FALSE(printed.is_discarded()) << worker.log();
+    EXPECT_EQ(printed["plugin"]["name"], "test-arith");
+}
+
+}  // namespace
+}  // namespace sdw
