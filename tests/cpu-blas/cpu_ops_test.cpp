@@ -96,6 +96,48 @@ sdw_tensor_view view_of(const char *name, sdw_dtype dtype, const Shape &shape, c
     return v;
 }
 
+// Big F16 matrices are kept in half precision and widened inside linear, conv2d and
+// embedding: each must give exactly what the same values as F32 weights give.
+TEST_F(CpuOpsTest, HalfPrecisionWeightsActLikeTheirFloatValues) {
+    std::mt19937 rng(7);
+    auto halves = [&](size_t n) {
+        std::vector<uint16_t> h(n);
+        // Normal halves of magnitude below 2 (exponent 1..15), random sign and mantissa.
+        for (uint16_t &v : h)
+            v = static_cast<uint16_t>(((rng() & 1u) << 15) | ((1 + rng() % 15) << 10) | (rng() & 0x3ffu));
+        return h;
+    };
+    auto as_float = [&](const std::vector<uint16_t> &h, const Shape &shape) {
+        Tensor t = ops->weight(view_of("w", SDW_DTYPE_F16, {static_cast<int64_t>(h.size())}, h.data()));
+        std::vector<float> f = down(t);  // 1-D: converted at load, exactly
+        return ops->weight(view_of("w32", SDW_DTYPE_F32, shape, f.data()));
+    };
+    const Shape lw{300, 256};
+    const std::vector<uint16_t> lin = halves(300 * 256);
+    Tensor lin16 = ops->weight(view_of("lin", SDW_DTYPE_F16, lw, lin.data()));
+    Tensor lin32 = as_float(lin, lw);
+    Tensor x = up(random_host({5, 256}, 3));
+    const std::vector<float> want_linear = down(ops->linear(x, lin32, Tensor{}));
+    expect_equal(down(ops->linear(x, lin16, Tensor{})),
+                 std::vector<double>(want_linear.begin(), want_linear.end()), "linear");
+
+    const Shape cw{64, 128, 3, 3};
+    const std::vector<uint16_t> conv = halves(64 * 128 * 9);
+    Tensor conv16 = ops->weight(view_of("conv", SDW_DTYPE_F16, cw, conv.data()));
+    Tensor conv32 = as_float(conv, cw);
+    Tensor img = up(random_host({1, 128, 6, 5}, 4));
+    const std::vector<float> want_conv = down(ops->conv2d(img, conv32, Tensor{}, 1, 1));
+    expect_equal(down(ops->conv2d(img, conv16, Tensor{}, 1, 1)),
+                 std::vector<double>(want_conv.begin(), want_conv.end()), "conv2d");
+
+    const std::vector<int32_t> ids{299, 0, 17};
+    const std::vector<float> want_rows = down(ops->embedding(ids, lin32));
+    expect_equal(down(ops->embedding(ids, lin16)), std::vector<double>(want_rows.begin(), want_rows.end()),
+                 "embedding");
+    // Anything else that reads the data refuses rather than misreads it.
+    EXPECT_THROW(ops->add(lin16, lin16), sdw::nn::ComponentError);
+}
+
 TEST_F(CpuOpsTest, WeightConvertsF16AndBF16Exactly) {
     // IEEE half: 1, -2, 0.5, max normal 65504, smallest subnormal 2^-24, largest
     // subnormal 1023 * 2^-24, -0, +inf.

@@ -7,6 +7,7 @@
 #include <sdw/nn/component.h>
 #include <sdw/nn/ops.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -15,16 +16,22 @@
 namespace sdw::cpu {
 
 struct CpuStorage final : sdw::nn::Storage {
-    CpuStorage(int64_t count, std::shared_ptr<BufferCache> buffers)
-        : data(static_cast<float *>(buffers->acquire(static_cast<size_t>(count) * sizeof(float)))),
+    // `half`: the buffer holds `count` IEEE halves instead of floats (see CpuOps::weight).
+    CpuStorage(int64_t count, std::shared_ptr<BufferCache> buffers, bool half = false)
+        : data(static_cast<float *>(buffers->acquire(bytes_of(count, half)))),
           size(count),
+          f16(half),
           cache(std::move(buffers)) {}
-    ~CpuStorage() override { cache->release(data, static_cast<size_t>(size) * sizeof(float)); }
+    ~CpuStorage() override { cache->release(data, bytes_of(size, f16)); }
+    static size_t bytes_of(int64_t count, bool half) {
+        return static_cast<size_t>(count) * (half ? sizeof(uint16_t) : sizeof(float));
+    }
     CpuStorage(const CpuStorage &) = delete;
     CpuStorage &operator=(const CpuStorage &) = delete;
 
     float *data;
     int64_t size;
+    bool f16;
     std::shared_ptr<BufferCache> cache;  // kept alive by every tensor that came from it
 };
 
@@ -50,7 +57,18 @@ inline CpuStorage &cpu_storage(const sdw::nn::Tensor &t) {
     return *s;
 }
 
-inline const float *cdata(const sdw::nn::Tensor &t) { return cpu_storage(t).data; }
-inline float *mdata(sdw::nn::Tensor &t) { return cpu_storage(t).data; }
+// Float data; a weight kept in half precision is only read through half_data.
+inline const float *cdata(const sdw::nn::Tensor &t) {
+    CpuStorage &s = cpu_storage(t);
+    if (s.f16) op_error("a half-precision weight " + sdw::nn::shape_str(t.shape) +
+                        " was used where float data is needed");
+    return s.data;
+}
+inline float *mdata(sdw::nn::Tensor &t) { return const_cast<float *>(cdata(t)); }
+// The halves of a weight kept in half precision, or null for float data.
+inline const uint16_t *half_data(const sdw::nn::Tensor &t) {
+    CpuStorage &s = cpu_storage(t);
+    return s.f16 ? reinterpret_cast<const uint16_t *>(s.data) : nullptr;
+}
 
 }  // namespace sdw::cpu

@@ -43,6 +43,10 @@ public:
         options.clip_skip = args.clip_skip();
         options.should_cancel = [&args] { return args.should_cancel(); };
         const sdw_run_args &raw = args.raw();
+        struct ReleaseAfterRun {
+            sdw::nn::Ops &ops;
+            ~ReleaseAfterRun() { sdw::cpu::release_cached_memory(ops); }
+        } release{*ops_};
         translate_errors([&] {
             net_->run(raw.inputs, static_cast<size_t>(raw.input_count), raw.outputs,
                       static_cast<size_t>(raw.output_count), options);

@@ -1,5 +1,7 @@
 #include "vector_math.h"
 
+#include "half_convert.h"
+
 #include <cmath>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -95,6 +97,13 @@ SDW_AVX512 void gated_gelu_avx512(const float *a, const float *g, float *y, int6
     }
 }
 
+SDW_AVX512 void half_to_float_avx512(const uint16_t *x, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(x + i))));
+    for (; i < n; ++i) y[i] = f16_to_float(x[i]);
+}
+
 bool has_avx512() {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
@@ -118,6 +127,13 @@ void gelu(const float *x, float *y, int64_t n) {
     if (kAvx512) return gelu_avx512(x, y, n);
 #endif
     for (int64_t i = 0; i < n; ++i) y[i] = gelu_scalar(x[i]);
+}
+
+void half_to_float(const uint16_t *x, float *y, int64_t n) {
+#ifdef SDW_X86_DISPATCH
+    if (kAvx512) return half_to_float_avx512(x, y, n);
+#endif
+    for (int64_t i = 0; i < n; ++i) y[i] = f16_to_float(x[i]);
 }
 
 void gated_gelu(const float *a, const float *g, float *y, int64_t n) {

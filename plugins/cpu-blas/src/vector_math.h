@@ -19,4 +19,7 @@ void gelu(const float *x, float *y, int64_t n);
 // y[i] = a[i] * gelu(g[i])
 void gated_gelu(const float *a, const float *g, float *y, int64_t n);
 
+// y[i] = float(x[i]) for IEEE halves (F16C / AVX-512 conversion when present).
+void half_to_float(const uint16_t *x, float *y, int64_t n);
+
 }  // namespace sdw::cpu
