@@ -483,8 +483,12 @@ void HttpServer::wait() {
 
 void HttpServer::stop() {
     {
-        std::lock_guard lock(stop_mutex_);
-        if (stopping_) return;
+        std::unique_lock lock(stop_mutex_);
+        if (stopping_) {
+            // Another thread (the drain) is stopping: return once it is done.
+            stopped_cv_.wait(lock, [this] { return stopped_; });
+            return;
+        }
         stopping_ = true;
     }
     if (impl_->listener) impl_->listener->close();

@@ -67,7 +67,8 @@ public:
     bool draining() const { return draining_.load(); }
     // Blocks until the server has stopped (after a drain or stop()).
     void wait();
-    // Stops accepting, closes every connection and joins the I/O threads. Idempotent.
+    // Stops accepting, closes every connection and joins the I/O threads. Idempotent;
+    // returns once the server has stopped, whichever thread stops it.
     void stop();
 
     size_t open_streams() const;
