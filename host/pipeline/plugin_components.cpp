@@ -1,5 +1,8 @@
 #include "pipeline/plugin_components.h"
 
+#include "pipeline/generation.h"
+#include "plugin/plugin_errors.h"
+
 #include <sdw/plugin_api.h>
 
 #include <stdexcept>
@@ -33,6 +36,18 @@ sdw_tensor_view input_view(const char *name, const FloatTensor &t) {
     return make_view(name, SDW_DTYPE_F32, t.shape, t.data.data());
 }
 
+// Runs a component; a stop the host asked for surfaces as GenerationCancelled, the
+// same exception a cancel between steps gives, whichever side noticed it first.
+void run_component(LoadedComponent &component, std::span<const sdw_tensor_view> inputs,
+                   std::span<sdw_tensor_view> outputs, int32_t clip_skip, const CancelCheck &cancel) {
+    try {
+        component.run(inputs, outputs, clip_skip, cancel);
+    } catch (const PluginCallError &e) {
+        if (e.cancelled()) throw GenerationCancelled();
+        throw;
+    }
+}
+
 LoadedComponent load(PluginContext &context, const char *kind, const ModelComponent &component) {
     return context.load_component(kind, component.config_text(), component.weights());
 }
@@ -59,7 +74,7 @@ FloatTensor PluginComponents::encode_text(const std::vector<int32_t> &ids, int64
     // normalise it the same way (diffusers' clip_skip).
     sdw_tensor_view o =
         output_view(clip_skip <= 1 ? "last_hidden_state" : "hidden_state_normed", out);
-    text_encoder_.run({&in, 1}, {&o, 1}, clip_skip, cancel);
+    run_component(text_encoder_, {&in, 1}, {&o, 1}, clip_skip, cancel);
     return out;
 }
 
@@ -79,7 +94,7 @@ FloatTensor PluginComponents::predict_noise(const FloatTensor &sample,
     }
     FloatTensor out({b, unet_out_channels_, sample.shape.at(2), sample.shape.at(3)});
     sdw_tensor_view o = output_view("noise_pred", out);
-    unet_.run(inputs, {&o, 1}, 0, cancel);
+    run_component(unet_, inputs, {&o, 1}, 0, cancel);
     return out;
 }
 
@@ -88,7 +103,7 @@ FloatTensor PluginComponents::decode(const FloatTensor &latents, const CancelChe
     FloatTensor out({latents.shape.at(0), vae_out_channels_, latents.shape.at(2) * vae_scale_factor_,
                      latents.shape.at(3) * vae_scale_factor_});
     sdw_tensor_view o = output_view("image", out);
-    vae_decoder_.run({&in, 1}, {&o, 1}, 0, cancel);
+    run_component(vae_decoder_, {&in, 1}, {&o, 1}, 0, cancel);
     return out;
 }
 
@@ -100,7 +115,7 @@ std::pair<FloatTensor, FloatTensor> PluginComponents::encode(const FloatTensor &
                                         image.shape.at(3) / vae_scale_factor_};
     FloatTensor mean(shape), logvar(shape);
     sdw_tensor_view outs[] = {output_view("mean", mean), output_view("logvar", logvar)};
-    vae_encoder_.run({&in, 1}, outs, 0, cancel);
+    run_component(vae_encoder_, {&in, 1}, outs, 0, cancel);
     return {std::move(mean), std::move(logvar)};
 }
 
