@@ -2,6 +2,7 @@
 // the tiny-sd fixture model: start-up, a job end to end, auth, cancellation, drain on
 // SIGTERM, and the exit codes of a failed load and of --print-config.
 #include "http_test_client.h"
+#include "worker_process.h"
 
 #include "image/base64.h"
 #include "image/png.h"
@@ -29,106 +30,12 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 using test::http_request;
 using test::read_sse;
+using test::read_file;
+using test::WorkerProcess;
 namespace fs = std::filesystem;
 
 const std::string kKey = "process-test-key";
 const test::Headers kAuth = {{"Authorization", "Bearer " + kKey}};
-
-std::string read_file(const fs::path &path) {
-    std::ifstream file(path);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
-
-// One sd-worker child process; its stdout and stderr go to a file in a fresh
-// directory, which is also its working directory (so no config/default.json applies).
-class WorkerProcess {
-public:
-    explicit WorkerProcess(std::vector<std::string> args) {
-        static int counter = 0;
-        dir_ = fs::temp_directory_path() /
-               ("sdw-worker-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::create_directories(dir_);
-        log_path_ = dir_ / "worker.log";
-        std::string exe = std::string(SDW_BINARY_DIR) + "/sd-worker";
-        args.insert(args.begin(), exe);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            if (::chdir(dir_.c_str()) != 0) ::_exit(126);
-            int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-            std::vector<char *> argv;
-            for (auto &arg : args) argv.push_back(arg.data());
-            argv.push_back(nullptr);
-            ::execv(exe.c_str(), argv.data());
-            ::_exit(127);
-        }
-    }
-
-    ~WorkerProcess() {
-        if (running()) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-
-    const fs::path &dir() const { return dir_; }
-    std::string log() const { return read_file(log_path_); }
-
-    // The port from the "listening on http://host:port" log line.
-    uint16_t wait_for_port(std::chrono::milliseconds timeout = 20s) {
-        std::regex pattern(R"(listening on http://[^:]+:(\d+))");
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline && running()) {
-            std::smatch match;
-            std::string text = log();
-            if (std::regex_search(text, match, pattern)) return static_cast<uint16_t>(std::stoi(match[1]));
-            std::this_thread::sleep_for(10ms);
-        }
-        return 0;
-    }
-
-    bool wait_ready(uint16_t port, std::chrono::milliseconds timeout = 20s) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (http_request(port, "GET", "/ready", "", {}, 1s).status == 200) return true;
-            std::this_thread::sleep_for(10ms);
-        }
-        return false;
-    }
-
-    void signal(int sig) { ::kill(pid_, sig); }
-
-    bool running() {
-        if (exited_) return false;
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            exited_ = true;
-            exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            return false;
-        }
-        return true;
-    }
-
-    // The exit code, or -1 if the process is still running after `timeout`.
-    int wait_exit(std::chrono::milliseconds timeout = 20s) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (running() && std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(10ms);
-        return exited_ ? exit_code_ : -1;
-    }
-
-private:
-    fs::path dir_;
-    fs::path log_path_;
-    pid_t pid_ = -1;
-    bool exited_ = false;
-    int exit_code_ = -1;
-};
 
 fs::path write_config(const fs::path &dir, const json &overrides = json::object()) {
     json config{{"listen", {{"host", "127.0.0.1"}, {"port", 0}}},
