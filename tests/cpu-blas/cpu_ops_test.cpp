@@ -232,7 +232,12 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{1, 3, 7, 6, 5, 1, 2, 0, true},     // 1x1 stride 2
                       ConvCase{1, 2, 6, 6, 3, 1, 1, 1, true},     // 1x1 with padding
                       ConvCase{1, 3, 4, 5, 2, 5, 1, 2, true},     // kernel larger than image
-                      ConvCase{1, 64, 96, 96, 8, 3, 1, 1, true}), // several im2col bands
+                      ConvCase{1, 64, 96, 96, 8, 3, 1, 1, true},  // several im2col bands
+                      ConvCase{3, 5, 40, 13, 6, 3, 1, 1, true},   // bands of several rows, batch 3
+                      // Small images with many output channels: split by channels.
+                      ConvCase{2, 16, 8, 8, 160, 3, 1, 1, true},
+                      ConvCase{1, 8, 9, 9, 136, 3, 2, 1, false},
+                      ConvCase{2, 24, 6, 6, 130, 1, 1, 0, true}),
     [](const auto &param_info) {
         const ConvCase &c = param_info.param;
         return "b" + std::to_string(c.batch) + "c" + std::to_string(c.cin) + "_" +
