@@ -321,7 +321,8 @@ TEST_F(CpuOpsTest, GroupNormMatchesReference) {
     };
     for (const Case &c : {Case{{2, 12, 5, 7}, 4, false, 0.0f}, Case{{2, 12, 5, 7}, 4, true, 0.0f},
                           Case{{1, 6, 9}, 3, true, 0.0f}, Case{{2, 10, 3, 3}, 10, false, 0.0f},
-                          Case{{2, 8, 33, 17}, 2, true, 100.0f}}) {  // large mean
+                          Case{{2, 8, 33, 17}, 2, true, 100.0f},   // large mean
+                          Case{{1, 8, 96, 96}, 2, false, 300.0f}}) {  // many summation blocks
         Host x = random_host(c.shape, 30, c.offset - 2.0f, c.offset + 2.0f);
         Host g = random_host({c.shape[1]}, 31, 0.5f, 1.5f);
         Host b = random_host({c.shape[1]}, 32);
@@ -333,7 +334,7 @@ TEST_F(CpuOpsTest, GroupNormMatchesReference) {
 }
 
 TEST_F(CpuOpsTest, LayerNormMatchesReference) {
-    for (const Shape &shape : {Shape{2, 7, 19}, Shape{3, 768}, Shape{1, 1, 5}}) {
+    for (const Shape &shape : {Shape{2, 7, 19}, Shape{3, 768}, Shape{1, 1, 5}, Shape{2, 3000}}) {
         Host x = random_host(shape, 40, -3.0f, 5.0f);
         const int64_t d = shape.back();
         Host g = random_host({d}, 41);
