@@ -145,4 +145,8 @@ sdw_component_desc ModelComponent::describe(const char* abi_kind) const {
     return desc;
 }
 
+void ModelComponent::drop_resident_pages() const noexcept {
+    for (const SafetensorsFile& file : files_) file.drop_resident_pages();
+}
+
 }  // namespace sdw

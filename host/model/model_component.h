@@ -42,6 +42,9 @@ public:
     // long as this object lives, including after it is moved. `data` points into a read-only
     // mapping: writing through it crashes. F32/F16/BF16 are passed as stored.
     const std::vector<sdw_tensor_view>& weights() const { return weights_; }
+    // Drops the resident pages of every weight file (SafetensorsFile::drop_resident_pages);
+    // the views stay valid and read the same data.
+    void drop_resident_pages() const noexcept;
     // By canonical name; nullptr when absent.
     const sdw_tensor_view* find(const std::string& canonical_name) const;
 

@@ -270,6 +270,10 @@ void SafetensorsFile::release() noexcept {
     mapping_size_ = 0;
 }
 
+void SafetensorsFile::drop_resident_pages() const noexcept {
+    if (mapping_ != nullptr) ::madvise(mapping_, mapping_size_, MADV_DONTNEED);
+}
+
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {
     const auto it = index_.find(name);
     return it == index_.end() ? nullptr : &tensors_[it->second];

@@ -67,6 +67,12 @@ public:
     // The "__metadata__" object, or an empty object when the file has none.
     const nlohmann::json& metadata() const { return metadata_; }
 
+    // Drops this process's resident pages of the mapping (they count towards its RSS
+    // while mapped). Always safe: the mapping is private and never written, so a later
+    // read faults the page in again from the file (usually still in the page cache).
+    // The TensorInfo pointers stay valid.
+    void drop_resident_pages() const noexcept;
+
 private:
     SafetensorsFile() = default;
     void release() noexcept;

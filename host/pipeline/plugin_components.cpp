@@ -1,5 +1,6 @@
 #include "pipeline/plugin_components.h"
 
+#include "model/resident_page_trimmer.h"
 #include "pipeline/generation.h"
 #include "plugin/plugin_errors.h"
 
@@ -48,7 +49,10 @@ void run_component(LoadedComponent &component, std::span<const sdw_tensor_view> 
     }
 }
 
+// The plugin copies the weights; the trimmer drops the mapped file pages it has read
+// as it goes, so loading peaks near the plugin's copy instead of copy + mapping.
 LoadedComponent load(PluginContext &context, const char *kind, const ModelComponent &component) {
+    const ResidentPageTrimmer trimmer(component);
     return context.load_component(kind, component.config_text(), component.weights());
 }
 
