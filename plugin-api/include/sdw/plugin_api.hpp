@@ -130,7 +130,13 @@ inline const char *dtype_name(sdw_dtype dtype) noexcept {
 
 // "v1.0"
 inline std::string version_string(uint32_t major, uint32_t minor) {
-    return "v" + std::to_string(major) + "." + std::to_string(minor);
+    // Appended piece by piece: GCC 12's -Wrestrict misreads the prepend in
+    // "v" + std::to_string(...) as an overlapping memcpy in Release builds.
+    std::string text = "v";
+    text += std::to_string(major);
+    text += '.';
+    text += std::to_string(minor);
+    return text;
 }
 
 // ---------------------------------------------------------------------------
