@@ -407,7 +407,12 @@ INSTANTIATE_TEST_SUITE_P(
                       AttentionCase{2, 7, 5, 8, 1, true},        // causal, Nq > Nk
                       AttentionCase{1, 5, 7, 8, 4, true},        // causal, Nq < Nk
                       AttentionCase{1, 1100, 4096, 16, 2, false},  // several query tiles
-                      AttentionCase{1, 2100, 2100, 6, 1, true}),   // causal over tiles
+                      AttentionCase{1, 2100, 2100, 6, 1, true},    // causal over tiles
+                      // Several key blocks with a ragged last one, SD's head dim 40.
+                      AttentionCase{2, 70, 300, 80, 2, false},
+                      AttentionCase{1, 300, 300, 128, 2, true},  // causal, head dim 64
+                      AttentionCase{1, 33, 200, 34, 2, true},    // head dim 17: masked lanes
+                      AttentionCase{1, 40, 50, 272, 2, false}),  // head dim 136: two products
     [](const auto &param_info) {
         const AttentionCase &a = param_info.param;
         return "b" + std::to_string(a.batch) + "q" + std::to_string(a.nq) + "k" +
