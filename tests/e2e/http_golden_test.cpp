@@ -94,6 +94,8 @@ struct Param {
     std::string case_name;
 };
 
+void PrintTo(const Param &p, std::ostream *os) { *os << p.model << "/" << p.case_name; }
+
 class HttpGolden : public ::testing::TestWithParam<Param> {};
 
 TEST_P(HttpGolden, PngMatchesDiffusers) {

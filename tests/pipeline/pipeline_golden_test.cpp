@@ -39,6 +39,8 @@ struct Param {
     std::string case_name;
 };
 
+void PrintTo(const Param &p, std::ostream *os) { *os << p.model << "/" << p.case_name; }
+
 class GoldenPipeline : public ::testing::TestWithParam<Param> {};
 
 TEST_P(GoldenPipeline, MatchesDiffusers) {

@@ -303,6 +303,9 @@ struct BadInput {
     const char *field;                  // nullptr: "field": null
 };
 
+// Names the case in test listings instead of dumping the struct's bytes.
+void PrintTo(const BadInput &input, std::ostream *os) { *os << input.name; }
+
 json base_request() { return {{"prompt", "a cat"}}; }
 std::function<std::string()> with(const char *key, json value) {
     return [=] {
