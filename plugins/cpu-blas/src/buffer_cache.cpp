@@ -33,12 +33,15 @@ void *BufferCache::acquire(size_t bytes) {
     bytes = rounded(bytes);
     if (bytes >= kCachedMinimum) {
         std::lock_guard lock(mutex_);
-        auto it = free_.find(bytes);
-        if (it != free_.end() && !it->second.empty()) {
+        // The exact size, else the smallest block of at most twice the size.
+        for (auto it = free_.lower_bound(bytes); it != free_.end() && it->first <= 2 * bytes; ++it) {
+            if (it->second.empty()) continue;
+            const size_t size = it->first;
             void *p = it->second.back();
             it->second.pop_back();
-            cached_ -= bytes;
-            order_.erase(std::find(order_.begin(), order_.end(), std::make_pair(bytes, p)));
+            cached_ -= size;
+            order_.erase(std::find(order_.begin(), order_.end(), std::make_pair(size, p)));
+            if (size != bytes) lent_larger_[p] = size;
             return p;
         }
     }
@@ -48,11 +51,19 @@ void *BufferCache::acquire(size_t bytes) {
 void BufferCache::release(void *block, size_t bytes) {
     if (!block) return;
     bytes = rounded(bytes);
-    if (bytes < kCachedMinimum || bytes > max_cached_) {
+    if (bytes < kCachedMinimum) {
         std::free(block);
         return;
     }
     std::lock_guard lock(mutex_);
+    if (auto it = lent_larger_.find(block); it != lent_larger_.end()) {
+        bytes = it->second;
+        lent_larger_.erase(it);
+    }
+    if (bytes > max_cached_) {
+        std::free(block);
+        return;
+    }
     while (cached_ + bytes > max_cached_ && !order_.empty()) {
         auto [size, oldest] = order_.front();
         order_.erase(order_.begin());

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -33,29 +34,57 @@ auto translate_errors(Body &&body) {
 
 int all_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
+// The Ops of a context keep freed activations for reuse (fresh pages cost a fault
+// and a zeroing each, and on a VM the host's own fault behind it). Which component
+// last ran decides whether that cache still fits: a UNet runs once per denoising
+// step with the same shapes, so its cache is kept from step to step; any other
+// component, or a run of a different component, starts from an empty cache and
+// leaves none behind, so between jobs the plugin holds its weights only.
+struct CacheOwner {
+    std::atomic<const void *> last_run{nullptr};
+};
+
 class CpuComponent final : public sp::Component {
 public:
-    CpuComponent(std::shared_ptr<sdw::nn::Ops> ops, std::unique_ptr<sdw::nn::Component> net)
-        : ops_(std::move(ops)), net_(std::move(net)) {}
+    CpuComponent(std::shared_ptr<sdw::nn::Ops> ops, std::unique_ptr<sdw::nn::Component> net,
+                 std::shared_ptr<CacheOwner> cache_owner, bool runs_per_step)
+        : ops_(std::move(ops)), net_(std::move(net)), cache_owner_(std::move(cache_owner)),
+          runs_per_step_(runs_per_step) {}
 
     void run(const sp::RunArgs &args) override {
         sdw::nn::RunOptions options;
         options.clip_skip = args.clip_skip();
         options.should_cancel = [&args] { return args.should_cancel(); };
         const sdw_run_args &raw = args.raw();
+        if (cache_owner_->last_run.exchange(this) != this) sdw::cpu::release_cached_memory(*ops_);
         struct ReleaseAfterRun {
             sdw::nn::Ops &ops;
-            ~ReleaseAfterRun() { sdw::cpu::release_cached_memory(ops); }
-        } release{*ops_};
+            CacheOwner &owner;
+            bool keep;
+            ~ReleaseAfterRun() {
+                if (keep) return;
+                sdw::cpu::release_cached_memory(ops);
+                owner.last_run = nullptr;
+            }
+        } release{*ops_, *cache_owner_, runs_per_step_};
         translate_errors([&] {
             net_->run(raw.inputs, static_cast<size_t>(raw.input_count), raw.outputs,
                       static_cast<size_t>(raw.output_count), options);
         });
     }
 
+    ~CpuComponent() override {
+        const void *self = this;
+        // A later component at this address must not take the cache for its own.
+        if (cache_owner_->last_run.compare_exchange_strong(self, nullptr))
+            sdw::cpu::release_cached_memory(*ops_);
+    }
+
 private:
     std::shared_ptr<sdw::nn::Ops> ops_;  // declared first: the network's tensors die before it
     std::unique_ptr<sdw::nn::Component> net_;
+    std::shared_ptr<CacheOwner> cache_owner_;
+    bool runs_per_step_;
 };
 
 class CpuContext final : public sp::Context {
@@ -71,11 +100,12 @@ public:
         c.weights = desc.weights.data();
         c.weight_count = desc.weights.size();
         auto net = translate_errors([&] { return sdw::nn::load_component(*ops_, c); });
-        return std::make_unique<CpuComponent>(ops_, std::move(net));
+        return std::make_unique<CpuComponent>(ops_, std::move(net), cache_owner_, kind == "unet");
     }
 
 private:
     std::shared_ptr<sdw::nn::Ops> ops_;
+    std::shared_ptr<CacheOwner> cache_owner_ = std::make_shared<CacheOwner>();
 };
 
 // {"threads": N}: N >= 0, 0 = all cores. Any other key is refused by name.
