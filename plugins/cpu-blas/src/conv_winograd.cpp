@@ -1,0 +1,176 @@
+// 3x3 stride-1 "same" convolutions by Winograd's F(2x2, 3x3): every 2x2 output tile
+// comes from a 4x4 input tile through 16 element-wise products in a transformed
+// space, so the multiply-adds drop from 36 to 16 per tile and channel pair (2.25x).
+// The 16 products over all channel pairs are 16 sgemms [Cout, Cin] x [Cin, tiles],
+// run per band of tile rows on one thread (as conv2d.cpp runs im2col bands). The
+// transforms only add, subtract and halve, so the result stays within a few float
+// roundings of the direct sum.
+//
+//   input  V = B^T d B,  B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//   weight U = G g G^T,  G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+//   output Y = A^T M A,  A^T = [1 1 1 0; 0 1 -1 -1]
+#include "conv_winograd.h"
+
+#include "gemm.h"
+
+#include <algorithm>
+
+namespace sdw::cpu {
+namespace {
+
+constexpr int64_t kPoints = 16;  // 4 x 4 transformed points per tile
+// Tiles per band: the 16 products [Cout, Cin] x [Cin, tiles] want a few hundred
+// columns each; the band's transformed input and products stay near 8 MiB.
+constexpr int64_t kBandTiles = 512;
+// Fewer tiles per band run the products too thin to gain on im2col (the UNet's
+// 32x32 level, 640 channels: 99 against 123 GFLOP/s per core at 48 tiles).
+constexpr int64_t kMinBandTiles = 128;
+
+struct Tiles {
+    int64_t rows, cols;  // tiles down and across one image
+};
+
+// U[p][co][ci] for the 16 points p.
+void transform_weights(ThreadPool &pool, const float *w, int64_t cout, int64_t cin, float *u) {
+    const int64_t plane = cout * cin;
+    pool.parallel_for(plane, 256, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            const float *g = w + i * 9;
+            float t[4][3];  // G g
+            for (int c = 0; c < 3; ++c) {
+                t[0][c] = g[c];
+                t[1][c] = 0.5f * (g[c] + g[3 + c] + g[6 + c]);
+                t[2][c] = 0.5f * (g[c] - g[3 + c] + g[6 + c]);
+                t[3][c] = g[6 + c];
+            }
+            for (int r = 0; r < 4; ++r) {  // (G g) G^T
+                u[(r * 4 + 0) * plane + i] = t[r][0];
+                u[(r * 4 + 1) * plane + i] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
+                u[(r * 4 + 2) * plane + i] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
+                u[(r * 4 + 3) * plane + i] = t[r][2];
+            }
+        }
+    });
+}
+
+// V[p][ci][t] for the tiles t of tile rows [ty0, ty0 + rows) of one image, from a
+// copy of each input row padded by one zero column on the left and enough on the
+// right, so every tile reads four whole columns.
+void transform_input(const Conv2dShape &s, const Tiles &tiles, const float *x, int64_t ty0,
+                     int64_t rows, float *v, float *padded_rows) {
+    const int64_t n = rows * tiles.cols, cin = s.in_channels, width = 2 * tiles.cols + 2;
+    for (int64_t ci = 0; ci < cin; ++ci) {
+        const float *plane = x + ci * s.height * s.width;
+        for (int64_t r = 0; r < rows; ++r) {
+            // Input rows iy = 2 ty - 1 .. 2 ty + 2, zero outside the image.
+            float *d[4];
+            for (int i = 0; i < 4; ++i) {
+                d[i] = padded_rows + i * width;
+                const int64_t iy = 2 * (ty0 + r) - 1 + i;
+                std::fill_n(d[i], width, 0.0f);
+                if (iy >= 0 && iy < s.height) std::copy_n(plane + iy * s.width, s.width, d[i] + 1);
+            }
+            // Columns of B^T d: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3.
+            float *t0 = padded_rows + 4 * width, *t1 = t0 + width, *t2 = t1 + width, *t3 = t2 + width;
+            for (int64_t j = 0; j < width; ++j) {
+                t0[j] = d[0][j] - d[2][j];
+                t1[j] = d[1][j] + d[2][j];
+                t2[j] = d[2][j] - d[1][j];
+                t3[j] = d[1][j] - d[3][j];
+            }
+            const float *t[4] = {t0, t1, t2, t3};
+            float *out = v + ci * n + r * tiles.cols;
+            for (int i = 0; i < 4; ++i) {  // (B^T d) B, row i
+                float *o0 = out + (i * 4 + 0) * cin * n, *o1 = out + (i * 4 + 1) * cin * n;
+                float *o2 = out + (i * 4 + 2) * cin * n, *o3 = out + (i * 4 + 3) * cin * n;
+                const float *ti = t[i];
+                for (int64_t tx = 0; tx < tiles.cols; ++tx) {
+                    const float a = ti[2 * tx], b = ti[2 * tx + 1], c = ti[2 * tx + 2], e = ti[2 * tx + 3];
+                    o0[tx] = a - c;
+                    o1[tx] = b + c;
+                    o2[tx] = c - b;
+                    o3[tx] = b - e;
+                }
+            }
+        }
+    }
+}
+
+// y (one image) for the band's tiles from M[p][co][t], plus bias.
+void transform_output(const Conv2dShape &s, const Tiles &tiles, const float *m, int64_t ty0,
+                      int64_t rows, const float *bias, float *y) {
+    const int64_t n = rows * tiles.cols, cout = s.out_channels, plane = cout * n;
+    const int64_t ho = s.height, wo = s.width;
+    for (int64_t co = 0; co < cout; ++co) {
+        const float b = bias ? bias[co] : 0.0f;
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t oy = 2 * (ty0 + r);
+            float *y0 = y + (co * ho + oy) * wo;
+            float *y1 = oy + 1 < ho ? y0 + wo : nullptr;
+            const float *mp[16];
+            for (int p = 0; p < 16; ++p) mp[p] = m + p * plane + co * n + r * tiles.cols;
+            for (int64_t tx = 0; tx < tiles.cols; ++tx) {
+                // A^T M: rows s (sum) and d (difference) of each column.
+                float sc[4], dc[4];
+                for (int c = 0; c < 4; ++c) {
+                    sc[c] = mp[c][tx] + mp[4 + c][tx] + mp[8 + c][tx];
+                    dc[c] = mp[4 + c][tx] - mp[8 + c][tx] - mp[12 + c][tx];
+                }
+                const int64_t ox = 2 * tx;
+                y0[ox] = sc[0] + sc[1] + sc[2] + b;
+                if (ox + 1 < wo) y0[ox + 1] = sc[1] - sc[2] - sc[3] + b;
+                if (y1) {
+                    y1[ox] = dc[0] + dc[1] + dc[2] + b;
+                    if (ox + 1 < wo) y1[ox + 1] = dc[1] - dc[2] - dc[3] + b;
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+bool winograd_applies(const Conv2dShape &s, int threads) {
+    const int64_t tiles = s.batch * ((s.height + 1) / 2) * ((s.width + 1) / 2);
+    return s.kernel == 3 && s.stride == 1 && s.padding == 1 && s.in_channels >= 16 &&
+           s.out_channels >= 16 && tiles >= threads * 2 * kMinBandTiles;
+}
+
+void conv3x3_winograd(ThreadPool &pool, Scratch &scratch, const Conv2dShape &s, const float *x,
+                      const float *w, const float *bias, float *y) {
+    const Tiles tiles{(s.height + 1) / 2, (s.width + 1) / 2};
+    const int64_t cin = s.in_channels, cout = s.out_channels;
+    const int threads = pool.size();
+    int64_t band = std::clamp<int64_t>((kBandTiles + tiles.cols - 1) / tiles.cols, 1, tiles.rows);
+    const int64_t min_bands = threads * 3;
+    if (s.batch * ((tiles.rows + band - 1) / band) < min_bands)
+        band = std::max<int64_t>((kMinBandTiles + tiles.cols - 1) / tiles.cols,
+                                 (s.batch * tiles.rows + min_bands - 1) / min_bands);
+    band = std::clamp<int64_t>(band, 1, tiles.rows);
+    const int64_t bands_per_image = (tiles.rows + band - 1) / band;
+    const int64_t tasks = s.batch * bands_per_image;
+    const int parts = static_cast<int>(std::min<int64_t>(threads, tasks));
+    const int64_t band_n = band * tiles.cols;
+    const int64_t row_floats = 8 * (2 * tiles.cols + 2);
+    const int64_t per_part = kPoints * (cin + cout) * band_n + row_floats;
+    float *u = scratch.get(kPoints * cout * cin + parts * per_part);
+    transform_weights(pool, w, cout, cin, u);
+
+    pool.run_parts(parts, [&](int part, int count) {
+        float *v = u + kPoints * cout * cin + part * per_part;
+        float *m = v + kPoints * cin * band_n;
+        float *rows_buf = m + kPoints * cout * band_n;
+        const int64_t t0 = tasks * part / count, t1 = tasks * (part + 1) / count;
+        for (int64_t t = t0; t < t1; ++t) {
+            const int64_t b = t / bands_per_image, ty0 = (t % bands_per_image) * band;
+            const int64_t rows = std::min(band, tiles.rows - ty0), n = rows * tiles.cols;
+            transform_input(s, tiles, x + b * cin * s.height * s.width, ty0, rows, v, rows_buf);
+            for (int64_t p = 0; p < kPoints; ++p)
+                sgemm(false, false, cout, n, cin, 1.0f, u + p * cout * cin, cin, v + p * cin * n, n,
+                      0.0f, m + p * cout * n, n);
+            transform_output(s, tiles, m, ty0, rows, bias, y + b * cout * s.height * s.width);
+        }
+    });
+}
+
+}  // namespace sdw::cpu
