@@ -90,15 +90,15 @@ int main(int argc, char **argv) {
     std::mt19937 rng(7);
     std::vector<Case> cases;
 
-    auto conv = [&](int64_t cin, int64_t cout, int64_t size, int64_t k) {
+    auto conv = [&](int64_t cin, int64_t cout, int64_t size, int64_t k, int64_t batch = 1) {
         const std::string name = "conv" + std::to_string(k) + "x" + std::to_string(k) + " " +
                                  std::to_string(cin) + "->" + std::to_string(cout) + " @" +
-                                 std::to_string(size) + "^2";
+                                 std::to_string(size) + "^2" + (batch > 1 ? " b" + std::to_string(batch) : "");
         if (!filter.empty() && name.find(filter) == std::string::npos) return;
-        auto x = std::make_shared<Tensor>(random_tensor(*ops, {1, cin, size, size}, rng));
+        auto x = std::make_shared<Tensor>(random_tensor(*ops, {batch, cin, size, size}, rng));
         auto w = std::make_shared<Tensor>(f16_weight(*ops, {cout, cin, k, k}, rng));
         auto b = std::make_shared<Tensor>(random_tensor(*ops, {cout}, rng));
-        cases.push_back({name, 2.0 * double(cout * cin * k * k) * double(size * size),
+        cases.push_back({name, 2.0 * double(batch * cout * cin * k * k) * double(size * size),
                          [&ops, x, w, b, k] { ops->conv2d(*x, *w, *b, 1, int(k / 2)); }});
     };
     auto norm = [&](int64_t c, int64_t size, bool silu) {
@@ -139,9 +139,12 @@ int main(int argc, char **argv) {
     norm(256, 256, true);
     norm(512, 64, false);
     attn(1, 4096, 4096, 512, 1);
-    // UNet at 512x512, batch 2 (latent 64x64).
-    conv(320, 320, 64, 3);
-    conv(640, 640, 32, 3);
+    // UNet at 512x512, batch 2 (latent 64x64): the 3x3 convolutions count as the direct
+    // multiply-adds (Winograd does fewer, so its GFLOP/s can exceed the FMA peak).
+    conv(320, 320, 64, 3, 2);
+    conv(640, 640, 32, 3, 2);
+    conv(1280, 1280, 16, 3, 2);
+    conv(1280, 1280, 8, 3, 2);
     layer(2 * 4096, 320);
     attn(2, 4096, 4096, 320, 8);
     attn(2, 4096, 77, 320, 8);
