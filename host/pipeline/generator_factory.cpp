@@ -3,6 +3,7 @@
 #include "model/model_folder.h"
 #include "pipeline/plugin_components.h"
 #include "pipeline/stable_diffusion_pipeline.h"
+#include "pipeline/stable_diffusion_xl_pipeline.h"
 #include "plugin/plugin_library.h"
 #include "plugin/plugin_search.h"
 
@@ -17,7 +18,7 @@ namespace {
 class PluginGenerator final : public Generator {
 public:
     PluginGenerator(std::shared_ptr<PluginLibrary> library, PluginContext context,
-                    std::unique_ptr<StableDiffusionPipeline> pipeline)
+                    std::unique_ptr<Generator> pipeline)
         : library_(std::move(library)), context_(std::move(context)),
           pipeline_(std::move(pipeline)) {}
 
@@ -39,17 +40,41 @@ public:
 private:
     std::shared_ptr<PluginLibrary> library_;
     PluginContext context_;
-    std::unique_ptr<StableDiffusionPipeline> pipeline_;
+    std::unique_ptr<Generator> pipeline_;
 };
+
+// SDXL base: two text encoders and a UNet with text_time conditioning on 6 time ids.
+// Anything else with one of those (the refiner's single encoder and aesthetic-score
+// ids, a lone second encoder) is refused before the plugin loads.
+bool is_sdxl_base(const ModelFolder &model) {
+    const bool two_encoders = model.text_encoder_2() != nullptr;
+    if (!two_encoders && !model.has_text_time_conditioning()) return false;
+    if (two_encoders && model.has_text_time_conditioning() && model.time_id_count() == 6 &&
+        model.tokenizer_2() != nullptr)
+        return true;
+    throw std::runtime_error(model.path().string() +
+                             ": only SDXL base models (two text encoders, text_time conditioning "
+                             "on 6 time ids) are supported among SDXL-style models");
+}
+
+SdxlPipelineOptions sdxl_options(const ModelFolder &model) {
+    SdxlPipelineOptions options;
+    const nlohmann::json &index = model.model_index();
+    if (auto it = index.find("force_zeros_for_empty_prompt"); it != index.end() && it->is_boolean())
+        options.force_zeros_for_empty_prompt = it->get<bool>();
+    const VaeSummary &vae = model.vae_summary();
+    if (vae.latents_mean && vae.latents_std) {
+        options.latents_mean.assign(vae.latents_mean->begin(), vae.latents_mean->end());
+        options.latents_std.assign(vae.latents_std->begin(), vae.latents_std->end());
+    }
+    return options;
+}
 
 }  // namespace
 
 std::unique_ptr<Generator> make_generator(const GeneratorConfig &config) {
     const ModelFolder model = ModelFolder::open(config.model_path);
-    if (model.text_encoder_2() != nullptr || model.has_text_time_conditioning())
-        throw std::runtime_error(config.model_path.string() +
-                                 ": SDXL models (two text encoders, text_time conditioning) are "
-                                 "not supported by this version of sd-worker");
+    const bool sdxl = is_sdxl_base(model);
 
     std::shared_ptr<PluginLibrary> library = PluginLibrary::load(
         config.plugin, config.plugin_search_dirs.empty() ? default_plugin_search_dirs()
@@ -68,8 +93,14 @@ std::unique_ptr<Generator> make_generator(const GeneratorConfig &config) {
     pm.sample_size = model.unet_summary().sample_height;
     pm.scheduler_config = model.scheduler_config();
 
-    auto pipeline = std::make_unique<StableDiffusionPipeline>(
-        std::move(pm), ClipTokenizer::load(model.tokenizer().dir.string()), std::move(components));
+    std::unique_ptr<Generator> pipeline;
+    if (sdxl)
+        pipeline = std::make_unique<StableDiffusionXLPipeline>(
+            std::move(pm), sdxl_options(model), ClipTokenizer::load(model.tokenizer().dir.string()),
+            ClipTokenizer::load(model.tokenizer_2()->dir.string()), std::move(components));
+    else
+        pipeline = std::make_unique<StableDiffusionPipeline>(
+            std::move(pm), ClipTokenizer::load(model.tokenizer().dir.string()), std::move(components));
     return std::make_unique<PluginGenerator>(std::move(library), std::move(context),
                                              std::move(pipeline));
 }

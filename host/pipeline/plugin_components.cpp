@@ -64,10 +64,18 @@ PluginComponents::PluginComponents(PluginContext &context, const ModelFolder &mo
       vae_decoder_(load(context, "vae_decoder", model.vae())),
       vae_encoder_(load(context, "vae_encoder", model.vae())),
       text_hidden_size_(model.text_encoder_summary().hidden_size),
+      text_pooled_dim_(model.text_encoder_summary().pooled_dim),
       unet_out_channels_(model.unet_summary().out_channels),
       vae_out_channels_(model.vae_summary().out_channels),
       latent_channels_(model.vae_summary().latent_channels),
-      vae_scale_factor_(model.vae_summary().downscale_factor) {}
+      vae_scale_factor_(model.vae_summary().downscale_factor) {
+    if (const ModelComponent *second = model.text_encoder_2()) {
+        // Same architecture and ABI kind as the first encoder (CLIP, with a projection).
+        text_encoder_2_.emplace(load(context, "text_encoder", *second));
+        text_2_hidden_size_ = model.text_encoder_2_summary()->hidden_size;
+        text_2_pooled_dim_ = model.text_encoder_2_summary()->pooled_dim;
+    }
+}
 
 FloatTensor PluginComponents::encode_text(const std::vector<int32_t> &ids, int64_t batch,
                                           int64_t length, int clip_skip,
@@ -85,20 +93,61 @@ FloatTensor PluginComponents::encode_text(const std::vector<int32_t> &ids, int64
 FloatTensor PluginComponents::predict_noise(const FloatTensor &sample,
                                             const std::vector<float> &timesteps,
                                             const FloatTensor &context, const CancelCheck &cancel) {
-    const int64_t b = sample.shape.at(0);
     const sdw_tensor_view inputs[] = {
         input_view("sample", sample),
         make_view("timestep", SDW_DTYPE_F32, {static_cast<int64_t>(timesteps.size())},
                   timesteps.data()),
         input_view("encoder_hidden_states", context),
     };
+    return run_unet(inputs, sample, cancel);
+}
+
+FloatTensor PluginComponents::predict_noise_text_time(const FloatTensor &sample,
+                                                      const std::vector<float> &timesteps,
+                                                      const FloatTensor &context,
+                                                      const FloatTensor &text_embeds,
+                                                      const FloatTensor &time_ids,
+                                                      const CancelCheck &cancel) {
+    const sdw_tensor_view inputs[] = {
+        input_view("sample", sample),
+        make_view("timestep", SDW_DTYPE_F32, {static_cast<int64_t>(timesteps.size())},
+                  timesteps.data()),
+        input_view("encoder_hidden_states", context),
+        input_view("text_embeds", text_embeds),
+        input_view("time_ids", time_ids),
+    };
+    return run_unet(inputs, sample, cancel);
+}
+
+FloatTensor PluginComponents::run_unet(std::span<const sdw_tensor_view> inputs,
+                                       const FloatTensor &sample, const CancelCheck &cancel) {
     if (sample.shape != prepared_unet_shape_) {
         unet_.prepare(inputs);
         prepared_unet_shape_ = sample.shape;
     }
-    FloatTensor out({b, unet_out_channels_, sample.shape.at(2), sample.shape.at(3)});
+    FloatTensor out({sample.shape.at(0), unet_out_channels_, sample.shape.at(2), sample.shape.at(3)});
     sdw_tensor_view o = output_view("noise_pred", out);
     run_component(unet_, inputs, {&o, 1}, 0, cancel);
+    return out;
+}
+
+TextEncoding PluginComponents::encode_text_layer(TextEncoderSlot encoder,
+                                                 const std::vector<int32_t> &ids, int64_t batch,
+                                                 int64_t length, int clip_skip, bool with_pooled,
+                                                 const CancelCheck &cancel) {
+    const bool second = encoder == TextEncoderSlot::second;
+    if (second && !text_encoder_2_) throw std::logic_error("this model has no text_encoder_2");
+    LoadedComponent &component = second ? *text_encoder_2_ : text_encoder_;
+    const int64_t hidden = second ? text_2_hidden_size_ : text_hidden_size_;
+    const int64_t pooled_dim = second ? text_2_pooled_dim_ : text_pooled_dim_;
+
+    const sdw_tensor_view in = make_view("input_ids", SDW_DTYPE_I32, {batch, length}, ids.data());
+    TextEncoding out;
+    out.hidden_state = FloatTensor({batch, length, hidden});
+    if (with_pooled) out.pooled = FloatTensor({batch, pooled_dim});
+    sdw_tensor_view outs[] = {output_view("hidden_state", out.hidden_state),
+                              output_view("pooled", out.pooled)};
+    run_component(component, {&in, 1}, {outs, with_pooled ? 2u : 1u}, clip_skip, cancel);
     return out;
 }
 

@@ -1,10 +1,10 @@
 // DiffusionComponents backed by a plugin: the four components of a diffusers model
-// loaded into one plugin context. Output buffers are allocated here, with the shapes
-// the ABI documents, computed from the model's configs.
+// (five for SDXL, with text_encoder_2) loaded into one plugin context. Output buffers
+// are allocated here, with the shapes the ABI documents, computed from the model's configs.
 #pragma once
 
 #include "model/model_folder.h"
-#include "pipeline/diffusion_components.h"
+#include "pipeline/sdxl_diffusion_components.h"
 #include "plugin/loaded_component.h"
 #include "plugin/plugin_context.h"
 
@@ -12,10 +12,11 @@
 
 namespace sdw {
 
-class PluginComponents final : public DiffusionComponents {
+class PluginComponents final : public SdxlDiffusionComponents {
 public:
     // Loads every component of `model` into `context` (weights are copied by the
-    // plugin; `model` may be closed afterwards). Throws PluginCallError.
+    // plugin; `model` may be closed afterwards), text_encoder_2 too when the model has
+    // one. Throws PluginCallError.
     PluginComponents(PluginContext &context, const ModelFolder &model);
 
     FloatTensor encode_text(const std::vector<int32_t> &ids, int64_t batch, int64_t length,
@@ -26,12 +27,31 @@ public:
     std::pair<FloatTensor, FloatTensor> encode(const FloatTensor &image,
                                                const CancelCheck &cancel) override;
 
+    // SDXL. TextEncoderSlot::second throws std::logic_error for a model without
+    // text_encoder_2.
+    TextEncoding encode_text_layer(TextEncoderSlot encoder, const std::vector<int32_t> &ids,
+                                   int64_t batch, int64_t length, int clip_skip, bool with_pooled,
+                                   const CancelCheck &cancel) override;
+    FloatTensor predict_noise_text_time(const FloatTensor &sample, const std::vector<float> &timesteps,
+                                        const FloatTensor &context, const FloatTensor &text_embeds,
+                                        const FloatTensor &time_ids,
+                                        const CancelCheck &cancel) override;
+
 private:
+    // The UNet on `inputs` (sample first), prepared again whenever the sample shape changes.
+    FloatTensor run_unet(std::span<const sdw_tensor_view> inputs, const FloatTensor &sample,
+                         const CancelCheck &cancel);
+
+
     LoadedComponent text_encoder_;
     LoadedComponent unet_;
     LoadedComponent vae_decoder_;
     LoadedComponent vae_encoder_;
+    std::optional<LoadedComponent> text_encoder_2_;
     int64_t text_hidden_size_;
+    int64_t text_pooled_dim_;
+    int64_t text_2_hidden_size_ = 0;
+    int64_t text_2_pooled_dim_ = 0;
     int64_t unet_out_channels_;
     int64_t vae_out_channels_;
     int64_t latent_channels_;

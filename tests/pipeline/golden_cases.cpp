@@ -52,7 +52,10 @@ std::vector<GoldenCase> load_golden_cases(const std::string &model) {
         GoldenCase g;
         g.name = c.at("name").get<std::string>();
         GenerationRequest &r = g.request;
-        const std::string pipeline = c.at("pipeline").get<std::string>();
+        // "txt2img", "img2img", "inpaint", or with a model family first ("sdxl txt2img").
+        std::string pipeline = c.at("pipeline").get<std::string>();
+        if (const size_t space = pipeline.rfind(' '); space != std::string::npos)
+            pipeline.erase(0, space + 1);
         r.operation = pipeline.rfind("txt2img", 0) == 0   ? Operation::txt2img
                       : pipeline.rfind("img2img", 0) == 0 ? Operation::img2img
                                                           : Operation::inpaint;

@@ -1,6 +1,7 @@
-// Every reference generation of tiny-sd, tiny-sd-inpaint and sd-shapes, reproduced on
-// the cpu-blas plugin: the latents after each step within float32 reordering noise of
-// diffusers' trajectory, and the 8-bit image within one level of the reference's.
+// Every reference generation of tiny-sd, tiny-sd-inpaint, sd-shapes and tiny-sdxl,
+// reproduced on the cpu-blas plugin: the latents after each step within float32
+// reordering noise of diffusers' trajectory (where the fixture has one; tiny-sdxl's does
+// not), and the 8-bit image within one level of the reference's.
 #include "golden_cases.h"
 #include "pipeline/generator_factory.h"
 
@@ -99,7 +100,7 @@ TEST_P(GoldenPipeline, MatchesDiffusers) {
 
 std::vector<Param> all_cases() {
     std::vector<Param> params;
-    for (const std::string model : {"tiny-sd", "tiny-sd-inpaint", "sd-shapes"})
+    for (const std::string model : {"tiny-sd", "tiny-sd-inpaint", "sd-shapes", "tiny-sdxl"})
         for (const GoldenCase &c : load_golden_cases(model)) params.push_back({model, c.name});
     return params;
 }

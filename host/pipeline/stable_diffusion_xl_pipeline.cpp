@@ -1,0 +1,224 @@
+#include "pipeline/stable_diffusion_xl_pipeline.h"
+
+#include "pipeline/image_tensors.h"
+#include "rng/torch_generator.h"
+#include "schedulers/scheduler.h"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+namespace sdw {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+void check_request(const GenerationRequest &req, const PipelineModel &model) {
+    if (req.operation != Operation::txt2img)
+        throw GenerationInvalid("operation",
+                                "SDXL models serve txt2img only in this version of sd-worker");
+    if (req.num_images < 1) throw GenerationInvalid("num_images", "num_images must be at least 1");
+    if (req.steps < 1) throw GenerationInvalid("steps", "steps must be at least 1");
+    if (req.clip_skip < 0) throw GenerationInvalid("clip_skip", "clip_skip must be at least 1");
+    const int64_t f = model.vae_scale_factor;
+    if (req.width % f != 0)
+        throw GenerationInvalid("width", "width must be a multiple of " + std::to_string(f));
+    if (req.height % f != 0)
+        throw GenerationInvalid("height", "height must be a multiple of " + std::to_string(f));
+    if (model.unet_in_channels != model.latent_channels)
+        throw std::runtime_error("unsupported SDXL UNet: " + std::to_string(model.unet_in_channels) +
+                                 " input channels for " + std::to_string(model.latent_channels) +
+                                 " latent channels");
+}
+
+// [B, L, Da] ++ [B, L, Db] along the feature axis (torch.concat(..., dim=-1)).
+FloatTensor concat_features(const FloatTensor &a, const FloatTensor &b) {
+    if (a.shape.size() != 3 || b.shape.size() != 3 || a.shape[0] != b.shape[0] ||
+        a.shape[1] != b.shape[1])
+        throw std::runtime_error("text encoders disagree on the context shape: " +
+                                 shape_string(a.shape) + " and " + shape_string(b.shape));
+    const size_t rows = static_cast<size_t>(a.shape[0] * a.shape[1]);
+    const size_t da = static_cast<size_t>(a.shape[2]), db = static_cast<size_t>(b.shape[2]);
+    FloatTensor out({a.shape[0], a.shape[1], a.shape[2] + b.shape[2]});
+    for (size_t r = 0; r < rows; ++r) {
+        std::copy_n(a.data.begin() + static_cast<ptrdiff_t>(r * da), da,
+                    out.data.begin() + static_cast<ptrdiff_t>(r * (da + db)));
+        std::copy_n(b.data.begin() + static_cast<ptrdiff_t>(r * db), db,
+                    out.data.begin() + static_cast<ptrdiff_t>(r * (da + db) + da));
+    }
+    return out;
+}
+
+// _get_add_time_ids with the default micro-conditioning: original_size (h, w),
+// crops_coords_top_left (0, 0), target_size (h, w); one row per UNet batch item.
+FloatTensor default_time_ids(int64_t rows, int64_t height, int64_t width) {
+    const float h = static_cast<float>(height), w = static_cast<float>(width);
+    const float row[] = {h, w, 0.0f, 0.0f, h, w};
+    FloatTensor ids({rows, 6});
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(row, 6, ids.data.begin() + r * 6);
+    return ids;
+}
+
+}  // namespace
+
+StableDiffusionXLPipeline::StableDiffusionXLPipeline(
+    PipelineModel model, SdxlPipelineOptions options, ClipTokenizer tokenizer,
+    ClipTokenizer tokenizer_2, std::unique_ptr<SdxlDiffusionComponents> components)
+    : model_(std::move(model)), options_(std::move(options)), tokenizer_(std::move(tokenizer)),
+      tokenizer_2_(std::move(tokenizer_2)), components_(std::move(components)) {
+    const size_t channels = static_cast<size_t>(model_.latent_channels);
+    if (options_.latents_mean.size() != options_.latents_std.size() ||
+        (!options_.latents_mean.empty() && options_.latents_mean.size() != channels))
+        throw std::invalid_argument("latents_mean and latents_std need one value per latent channel");
+}
+
+ModelDescription StableDiffusionXLPipeline::describe() const {
+    ModelDescription d;
+    d.name = model_.name;
+    d.path = model_.path;
+    d.default_width = static_cast<int>(model_.sample_size * model_.vae_scale_factor);
+    d.default_height = d.default_width;
+    d.inpainting_unet = false;
+    d.schedulers = scheduler_names();
+    return d;
+}
+
+StableDiffusionXLPipeline::Conditioning
+StableDiffusionXLPipeline::encode_prompt(const std::string &text, int layer, const CancelCheck &cancel) {
+    // Both tokenizers pad to their own model_max_length (77 for both in SDXL).
+    const std::vector<int32_t> ids = tokenizer_.encode_padded(text);
+    const std::vector<int32_t> ids_2 = tokenizer_2_.encode_padded(text);
+    TextEncoding first = components_->encode_text_layer(
+        TextEncoderSlot::first, ids, 1, static_cast<int64_t>(ids.size()), layer, false, cancel);
+    // Only the last encoder's pooled output conditions the UNet.
+    TextEncoding second = components_->encode_text_layer(
+        TextEncoderSlot::second, ids_2, 1, static_cast<int64_t>(ids_2.size()), layer, true, cancel);
+    return {concat_features(first.hidden_state, second.hidden_state), std::move(second.pooled)};
+}
+
+GenerationResult StableDiffusionXLPipeline::generate(const GenerationRequest &req,
+                                                     const GenerationCallbacks &callbacks) {
+    const auto start = Clock::now();
+    check_request(req, model_);
+    const int64_t width = req.width != 0 ? req.width : model_.sample_size * model_.vae_scale_factor;
+    const int64_t height = req.height != 0 ? req.height : model_.sample_size * model_.vae_scale_factor;
+    const CancelCheck cancel = callbacks.should_cancel ? callbacks.should_cancel
+                                                       : CancelCheck([] { return false; });
+    auto throw_if_cancelled = [&] {
+        if (cancel()) throw GenerationCancelled();
+    };
+
+    std::unique_ptr<Scheduler> scheduler;
+    try {
+        scheduler = make_scheduler(req.scheduler, model_.scheduler_config, SchedulerOptions{});
+    } catch (const std::invalid_argument &e) {
+        throw GenerationInvalid("scheduler", e.what());
+    }
+    std::unique_ptr<TorchGenerator> rng;
+    if (req.rng == "cpu") {
+        rng = make_cpu_generator(req.seed);
+    } else if (req.rng == "cuda") {
+        rng = make_cuda_generator(req.seed);
+    } else {
+        throw GenerationInvalid("rng", "rng must be \"cpu\" or \"cuda\"");
+    }
+    const NoiseFn noise_fn = [&rng](float *out, size_t n) { rng->randn(out, n); };
+
+    GenerationResult result;
+    const int64_t n = req.num_images;
+    const bool guided = req.guidance_scale > 1.0f;
+
+    // 1. Conditioning, [uncond x n, cond x n] when guided. diffusers' clip_skip=None is
+    // hidden_states[-2], clip_skip=k is hidden_states[-(k + 2)]: ABI clip_skip 1 + ours.
+    auto t0 = Clock::now();
+    Conditioning cond;
+    {
+        const int layer = (req.clip_skip < 1 ? 1 : req.clip_skip) + 1;
+        Conditioning positive = encode_prompt(req.prompt, layer, cancel);
+        cond.context = repeat_batch(positive.context, n);
+        cond.text_embeds = repeat_batch(positive.text_embeds, n);
+        if (guided) {
+            Conditioning negative;
+            if (req.negative_prompt.empty() && options_.force_zeros_for_empty_prompt) {
+                negative.context = FloatTensor(positive.context.shape);
+                negative.text_embeds = FloatTensor(positive.text_embeds.shape);
+            } else {
+                // diffusers encodes the negative prompt at hidden_states[-2] whatever clip_skip is.
+                negative = encode_prompt(req.negative_prompt, 2, cancel);
+            }
+            cond.context = concat_batch(repeat_batch(negative.context, n), cond.context);
+            cond.text_embeds = concat_batch(repeat_batch(negative.text_embeds, n), cond.text_embeds);
+        }
+    }
+    // negative_original_size etc. default to the positive ones, so every row is the same.
+    const FloatTensor time_ids = default_time_ids(guided ? 2 * n : n, height, width);
+    result.timings_ms["text_encoder"] = ms_since(t0);
+    throw_if_cancelled();
+
+    // 2. Timesteps and initial latents (randn * init_noise_sigma, as prepare_latents).
+    scheduler->set_timesteps(req.steps);
+    const int total_steps = static_cast<int>(scheduler->timesteps().size());
+    t0 = Clock::now();
+    const int64_t f = model_.vae_scale_factor;
+    FloatTensor latents({n, model_.latent_channels, height / f, width / f});
+    rng->randn(latents.data.data(), latents.numel());
+    const float sigma = scheduler->init_noise_sigma();
+    for (float &v : latents.data) v *= sigma;
+    result.timings_ms["prepare_latents"] = ms_since(t0);
+
+    // 3. Denoising loop.
+    t0 = Clock::now();
+    const size_t item = latents.numel();
+    std::vector<float> guided_pred(item);
+    for (int i = 0; i < total_steps; ++i) {
+        throw_if_cancelled();
+        FloatTensor model_input = latents;
+        scheduler->scale_model_input(model_input.data.data(), model_input.numel(), i);
+        if (guided) model_input = repeat_batch(model_input, 2);
+        const float t = static_cast<float>(scheduler->timestep_value(i));
+        const std::vector<float> ts(static_cast<size_t>(model_input.shape[0]), t);
+        const FloatTensor pred = components_->predict_noise_text_time(
+            model_input, ts, cond.context, cond.text_embeds, time_ids, cancel);
+        if (pred.numel() != (guided ? 2 : 1) * item)
+            throw std::runtime_error("unet returned " + shape_string(pred.shape) +
+                                     ", expected the latent shape " + shape_string(latents.shape));
+        if (guided) {
+            const float g = req.guidance_scale;
+            const float *uncond = pred.data.data();
+            const float *text = uncond + item;
+            for (size_t k = 0; k < item; ++k) guided_pred[k] = uncond[k] + g * (text[k] - uncond[k]);
+        } else {
+            std::copy(pred.data.begin(), pred.data.end(), guided_pred.begin());
+        }
+        scheduler->step(guided_pred.data(), i, latents.data.data(), item, noise_fn);
+        if (callbacks.on_latents) callbacks.on_latents(i + 1, latents.shape, latents.data.data());
+        if (callbacks.on_step) callbacks.on_step(i + 1, total_steps);
+    }
+    result.timings_ms["denoise"] = ms_since(t0);
+    throw_if_cancelled();
+
+    // 4. Decode. A float32 VAE needs none of diffusers' force_upcast dance.
+    t0 = Clock::now();
+    const float scaling = model_.scaling_factor;
+    if (options_.latents_mean.empty()) {
+        for (float &v : latents.data) v /= scaling;
+    } else {
+        const size_t plane = static_cast<size_t>(latents.shape[2] * latents.shape[3]);
+        const size_t channels = static_cast<size_t>(model_.latent_channels);
+        for (size_t k = 0; k < latents.numel(); ++k) {
+            const size_t c = (k / plane) % channels;
+            latents.data[k] = latents.data[k] * options_.latents_std[c] / scaling + options_.latents_mean[c];
+        }
+    }
+    FloatTensor decoded = components_->decode(latents, cancel);
+    result.timings_ms["vae_decode"] = ms_since(t0);
+    for (Image &img : tensor_to_images(decoded)) result.images.push_back({std::move(img), req.seed});
+    result.timings_ms["total"] = ms_since(start);
+    return result;
+}
+
+}  // namespace sdw
