@@ -20,8 +20,11 @@ namespace {
 
 constexpr int64_t kPoints = 16;  // 4 x 4 transformed points per tile
 // Tiles per band: the 16 products [Cout, Cin] x [Cin, tiles] want a few hundred
-// columns each; the band's transformed input and products stay near 8 MiB.
+// columns each (each packs the weights of its point once per band) ...
 constexpr int64_t kBandTiles = 512;
+// ... but a band's transformed input and products, 16 (Cin + Cout) floats per
+// tile, stay within 16 MiB per thread.
+constexpr int64_t kBandFloats = int64_t{4} << 20;
 // Fewer tiles per band run the products too thin to gain on im2col (the UNet's
 // 32x32 level, 640 channels: 99 against 123 GFLOP/s per core at 48 tiles).
 constexpr int64_t kMinBandTiles = 128;
@@ -30,34 +33,31 @@ struct Tiles {
     int64_t rows, cols;  // tiles down and across one image
 };
 
-// U[p][co][ci] for the 16 points p.
-void transform_weights(ThreadPool &pool, const float *w, int64_t cout, int64_t cin, float *u) {
-    const int64_t plane = cout * cin;
-    pool.parallel_for(plane, 256, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-            const float *g = w + i * 9;
-            float t[4][3];  // G g
-            for (int c = 0; c < 3; ++c) {
-                t[0][c] = g[c];
-                t[1][c] = 0.5f * (g[c] + g[3 + c] + g[6 + c]);
-                t[2][c] = 0.5f * (g[c] - g[3 + c] + g[6 + c]);
-                t[3][c] = g[6 + c];
-            }
-            for (int r = 0; r < 4; ++r) {  // (G g) G^T
-                u[(r * 4 + 0) * plane + i] = t[r][0];
-                u[(r * 4 + 1) * plane + i] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
-                u[(r * 4 + 2) * plane + i] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
-                u[(r * 4 + 3) * plane + i] = t[r][2];
-            }
+// U[p][co][ci] for the 16 points p, for the weight pairs i0 <= co * cin + ci < i1.
+inline void transform_weights(const float *w, int64_t plane, int64_t i0, int64_t i1, float *u) {
+    for (int64_t i = i0; i < i1; ++i) {
+        const float *g = w + i * 9;
+        float t[4][3];  // G g
+        for (int c = 0; c < 3; ++c) {
+            t[0][c] = g[c];
+            t[1][c] = 0.5f * (g[c] + g[3 + c] + g[6 + c]);
+            t[2][c] = 0.5f * (g[c] - g[3 + c] + g[6 + c]);
+            t[3][c] = g[6 + c];
         }
-    });
+        for (int r = 0; r < 4; ++r) {  // (G g) G^T
+            u[(r * 4 + 0) * plane + i] = t[r][0];
+            u[(r * 4 + 1) * plane + i] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
+            u[(r * 4 + 2) * plane + i] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
+            u[(r * 4 + 3) * plane + i] = t[r][2];
+        }
+    }
 }
 
 // V[p][ci][t] for the tiles t of tile rows [ty0, ty0 + rows) of one image, from a
 // copy of each input row padded by one zero column on the left and enough on the
 // right, so every tile reads four whole columns.
-inline void transform_input(const Conv2dShape &s, const Tiles &tiles, const float *x, int64_t ty0,
-                     int64_t rows, float *v, float *padded_rows) {
+inline void transform_input(const Conv2dShape &s, const Tiles &tiles, const float *x,
+                            int64_t ty0, int64_t rows, float *v, float *padded_rows) {
     const int64_t n = rows * tiles.cols, cin = s.in_channels, width = 2 * tiles.cols + 2;
     for (int64_t ci = 0; ci < cin; ++ci) {
         const float *plane = x + ci * s.height * s.width;
@@ -97,8 +97,8 @@ inline void transform_input(const Conv2dShape &s, const Tiles &tiles, const floa
 }
 
 // y (one image) for the band's tiles from M[p][co][t], plus bias.
-inline void transform_output(const Conv2dShape &s, const Tiles &tiles, const float *m, int64_t ty0,
-                      int64_t rows, const float *bias, float *y) {
+inline void transform_output(const Conv2dShape &s, const Tiles &tiles, const float *m,
+                             int64_t ty0, int64_t rows, const float *bias, float *y) {
     const int64_t n = rows * tiles.cols, cout = s.out_channels, plane = cout * n;
     const int64_t ho = s.height, wo = s.width;
     for (int64_t co = 0; co < cout; ++co) {
@@ -132,6 +132,10 @@ inline void transform_output(const Conv2dShape &s, const Tiles &tiles, const flo
 // vectorize 16 tiles at a time (picked at run time, as in vector_math.cpp).
 #if defined(__x86_64__) && defined(__GNUC__)
 #define SDW_AVX512 __attribute__((target("avx512f,avx512dq")))
+SDW_AVX512 void transform_weights_avx512(const float *w, int64_t plane, int64_t i0, int64_t i1,
+                                         float *u) {
+    transform_weights(w, plane, i0, i1, u);
+}
 SDW_AVX512 void transform_input_avx512(const Conv2dShape &s, const Tiles &tiles, const float *x,
                                        int64_t ty0, int64_t rows, float *v, float *padded_rows) {
     transform_input(s, tiles, x, ty0, rows, v, padded_rows);
@@ -148,6 +152,13 @@ const bool kAvx512 = has_avx512();
 #else
 const bool kAvx512 = false;
 #endif
+
+void weights_part(const float *w, int64_t plane, int64_t i0, int64_t i1, float *u) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (kAvx512) return transform_weights_avx512(w, plane, i0, i1, u);
+#endif
+    transform_weights(w, plane, i0, i1, u);
+}
 
 void input_band(const Conv2dShape &s, const Tiles &tiles, const float *x, int64_t ty0,
                 int64_t rows, float *v, float *padded_rows) {
@@ -178,8 +189,12 @@ void conv3x3_winograd(ThreadPool &pool, Scratch &scratch, const Conv2dShape &s, 
     const Tiles tiles{(s.height + 1) / 2, (s.width + 1) / 2};
     const int64_t cin = s.in_channels, cout = s.out_channels;
     const int threads = pool.size();
-    int64_t band = std::clamp<int64_t>((kBandTiles + tiles.cols - 1) / tiles.cols, 1, tiles.rows);
-    const int64_t min_bands = threads * 3;
+    const int64_t band_tiles =
+        std::clamp<int64_t>(kBandFloats / (kPoints * (cin + cout)), kMinBandTiles, kBandTiles);
+    int64_t band = std::clamp<int64_t>((band_tiles + tiles.cols - 1) / tiles.cols, 1, tiles.rows);
+    // Bands are split statically over the threads, so one per thread is enough;
+    // more would only pack the weights more often.
+    const int64_t min_bands = threads;
     if (s.batch * ((tiles.rows + band - 1) / band) < min_bands)
         band = std::max<int64_t>((kMinBandTiles + tiles.cols - 1) / tiles.cols,
                                  (s.batch * tiles.rows + min_bands - 1) / min_bands);
@@ -191,7 +206,8 @@ void conv3x3_winograd(ThreadPool &pool, Scratch &scratch, const Conv2dShape &s, 
     const int64_t row_floats = 8 * (2 * tiles.cols + 2);
     const int64_t per_part = kPoints * (cin + cout) * band_n + row_floats;
     float *u = scratch.get(kPoints * cout * cin + parts * per_part);
-    transform_weights(pool, w, cout, cin, u);
+    pool.parallel_for(cout * cin, 256,
+                      [&](int64_t i0, int64_t i1) { weights_part(w, cout * cin, i0, i1, u); });
 
     pool.run_parts(parts, [&](int part, int count) {
         float *v = u + kPoints * cout * cin + part * per_part;
