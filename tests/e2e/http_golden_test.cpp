@@ -1,6 +1,6 @@
-// The public API reproduces diffusers: each golden case of tiny-sd, tiny-sd-inpaint and
-// sd-shapes goes through POST /v1/jobs (init images and masks as base64 PNGs), is
-// followed over its event stream, and its PNGs are compared with the reference.
+// The public API reproduces diffusers: each golden case of tiny-sd, tiny-sd-inpaint,
+// sd-shapes and tiny-sdxl goes through POST /v1/jobs (init images and masks as base64
+// PNGs), is followed over its event stream, and its PNGs are compared with the reference.
 #include "golden_cases.h"
 #include "http_test_client.h"
 #include "worker_process.h"
@@ -140,7 +140,7 @@ TEST_P(HttpGolden, PngMatchesDiffusers) {
 
 std::vector<Param> all_cases() {
     std::vector<Param> params;
-    for (const std::string model : {"tiny-sd", "tiny-sd-inpaint", "sd-shapes"})
+    for (const std::string model : {"tiny-sd", "tiny-sd-inpaint", "sd-shapes", "tiny-sdxl"})
         for (const GoldenCase &c : load_golden_cases(model)) params.push_back({model, c.name});
     return params;
 }
