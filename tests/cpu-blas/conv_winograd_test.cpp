@@ -72,6 +72,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, WinogradTest,
                                            Case{2, 16, 9, 8, 5, false, 2},     // batch, no bias
                                            Case{1, 8, 40, 33, 6, true, 2},     // several bands
                                            Case{1, 4, 1, 1, 3, true, 1},       // a single pixel
+                                           Case{1, 7, 6, 6, 5, true, 2},       // 35 weight pairs: 2 x 16 + 3
                                            Case{3, 32, 34, 30, 20, true, 2}));  // bands, batch 3
 
 }  // namespace
