@@ -12,7 +12,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <regex>
+#include <cctype>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -32,6 +32,23 @@ inline std::string read_file(const fs::path &path) {
     std::stringstream text;
     text << file.rdbuf();
     return text.str();
+}
+
+// The port of the first "listening on http://<host>:<port>" line of `log`, or 0.
+// (Plain string search: GCC 12's <regex> trips -Wmaybe-uninitialized under sanitizers.)
+inline uint16_t port_in_log(const std::string &log) {
+    const std::string marker = "listening on http://";
+    const size_t at = log.find(marker);
+    if (at == std::string::npos) return 0;
+    size_t host = at + marker.size();
+    if (host < log.size() && log[host] == '[') host = log.find(']', host);  // [::1]
+    if (host == std::string::npos) return 0;
+    const size_t colon = log.find(':', host);
+    if (colon == std::string::npos) return 0;
+    size_t end = colon + 1;
+    while (end < log.size() && std::isdigit(static_cast<unsigned char>(log[end]))) ++end;
+    if (end == colon + 1 || end == log.size()) return 0;  // digits not complete yet
+    return static_cast<uint16_t>(std::stoi(log.substr(colon + 1, end - colon - 1)));
 }
 
 class WorkerProcess {
@@ -72,12 +89,9 @@ public:
 
     // The port from the "listening on http://host:port" log line.
     uint16_t wait_for_port(std::chrono::milliseconds timeout = 20s) {
-        std::regex pattern(R"(listening on http://[^:]+:(\d+))");
         auto deadline = std::chrono::steady_clock::now() + timeout;
         while (std::chrono::steady_clock::now() < deadline && running()) {
-            std::smatch match;
-            std::string text = log();
-            if (std::regex_search(text, match, pattern)) return static_cast<uint16_t>(std::stoi(match[1]));
+            if (uint16_t port = port_in_log(log())) return port;
             std::this_thread::sleep_for(10ms);
         }
         return 0;
