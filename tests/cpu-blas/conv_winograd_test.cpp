@@ -1,7 +1,7 @@
 // Winograd F(2x2, 3x3) straight against a double-precision direct convolution, on
 // shapes the Ops only route to it at full size: odd heights and widths (a last
 // tile half outside the image), batches, with and without bias, one and several
-// bands per image, one and two threads.
+// bands per image, products split by output channels, one and two threads.
 #include "conv_winograd.h"
 
 #include <gtest/gtest.h>
@@ -73,6 +73,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, WinogradTest,
                                            Case{1, 8, 40, 33, 6, true, 2},     // several bands
                                            Case{1, 4, 1, 1, 3, true, 1},       // a single pixel
                                            Case{1, 7, 6, 6, 5, true, 2},       // 35 weight pairs: 2 x 16 + 3
-                                           Case{3, 32, 34, 30, 20, true, 2}));  // bands, batch 3
+                                           Case{3, 32, 34, 30, 20, true, 2},   // bands, batch 3
+                                           // Few tiles, many output channels: split by channels.
+                                           Case{2, 16, 10, 12, 256, true, 2},
+                                           Case{1, 16, 7, 9, 128, false, 1}));
 
 }  // namespace

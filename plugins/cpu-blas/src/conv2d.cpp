@@ -8,7 +8,6 @@
 #include "gemm.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 namespace sdw::cpu {
@@ -102,8 +101,7 @@ void conv2d_by_channels(ThreadPool &pool, Scratch &scratch, const Conv2dShape &s
 // the same columns once per thread for half the multiply-adds each).
 void conv2d(ThreadPool &pool, Scratch &scratch, const Conv2dShape &s, const float *x,
             const float *w, const float *bias, float *y) {
-    static const bool winograd = !std::getenv("SDW_NO_WINOGRAD");
-    if (winograd && winograd_applies(s, pool.size())) return conv3x3_winograd(pool, scratch, s, x, w, bias, y);
+    if (winograd_applies(s, pool.size())) return conv3x3_winograd(pool, scratch, s, x, w, bias, y);
     const int64_t ho = s.out_height(), wo = s.out_width(), plane = ho * wo;
     const int64_t kdim = s.in_channels * s.kernel * s.kernel;
     const float beta = bias ? 1.0f : 0.0f;

@@ -57,8 +57,8 @@ inline void transform_weights(const float *w, int64_t plane, int64_t i0, int64_t
 // copy of each input row padded by one zero column on the left and enough on the
 // right, so every tile reads four whole columns.
 inline void transform_input(const Conv2dShape &s, const Tiles &tiles, const float *x,
-                            int64_t ty0, int64_t rows, float *v, float *padded_rows) {
-    const int64_t n = rows * tiles.cols, cin = s.in_channels, width = 2 * tiles.cols + 2;
+                            int64_t ty0, int64_t rows, float *v, int64_t ld, float *padded_rows) {
+    const int64_t cin = s.in_channels, width = 2 * tiles.cols + 2;
     for (int64_t ci = 0; ci < cin; ++ci) {
         const float *plane = x + ci * s.height * s.width;
         for (int64_t r = 0; r < rows; ++r) {
@@ -79,10 +79,10 @@ inline void transform_input(const Conv2dShape &s, const Tiles &tiles, const floa
                 t3[j] = d[1][j] - d[3][j];
             }
             const float *t[4] = {t0, t1, t2, t3};
-            float *out = v + ci * n + r * tiles.cols;
+            float *out = v + ci * ld + r * tiles.cols;
             for (int i = 0; i < 4; ++i) {  // (B^T d) B, row i
-                float *o0 = out + (i * 4 + 0) * cin * n, *o1 = out + (i * 4 + 1) * cin * n;
-                float *o2 = out + (i * 4 + 2) * cin * n, *o3 = out + (i * 4 + 3) * cin * n;
+                float *o0 = out + (i * 4 + 0) * cin * ld, *o1 = out + (i * 4 + 1) * cin * ld;
+                float *o2 = out + (i * 4 + 2) * cin * ld, *o3 = out + (i * 4 + 3) * cin * ld;
                 const float *ti = t[i];
                 for (int64_t tx = 0; tx < tiles.cols; ++tx) {
                     const float a = ti[2 * tx], b = ti[2 * tx + 1], c = ti[2 * tx + 2], e = ti[2 * tx + 3];
@@ -98,8 +98,8 @@ inline void transform_input(const Conv2dShape &s, const Tiles &tiles, const floa
 
 // y (one image) for the band's tiles from M[p][co][t], plus bias.
 inline void transform_output(const Conv2dShape &s, const Tiles &tiles, const float *m,
-                             int64_t ty0, int64_t rows, const float *bias, float *y) {
-    const int64_t n = rows * tiles.cols, cout = s.out_channels, plane = cout * n;
+                             int64_t ld, int64_t ty0, int64_t rows, const float *bias, float *y) {
+    const int64_t cout = s.out_channels, plane = cout * ld;
     const int64_t ho = s.height, wo = s.width;
     for (int64_t co = 0; co < cout; ++co) {
         const float b = bias ? bias[co] : 0.0f;
@@ -108,7 +108,7 @@ inline void transform_output(const Conv2dShape &s, const Tiles &tiles, const flo
             float *y0 = y + (co * ho + oy) * wo;
             float *y1 = oy + 1 < ho ? y0 + wo : nullptr;
             const float *mp[16];
-            for (int p = 0; p < 16; ++p) mp[p] = m + p * plane + co * n + r * tiles.cols;
+            for (int p = 0; p < 16; ++p) mp[p] = m + p * plane + co * ld + r * tiles.cols;
             for (int64_t tx = 0; tx < tiles.cols; ++tx) {
                 // A^T M: rows s (sum) and d (difference) of each column.
                 float sc[4], dc[4];
@@ -167,12 +167,14 @@ SDW_AVX512 void transform_weights_avx512(const float *w, int64_t plane, int64_t 
     transform_weights(w, plane, i, i1, u);
 }
 SDW_AVX512 void transform_input_avx512(const Conv2dShape &s, const Tiles &tiles, const float *x,
-                                       int64_t ty0, int64_t rows, float *v, float *padded_rows) {
-    transform_input(s, tiles, x, ty0, rows, v, padded_rows);
+                                       int64_t ty0, int64_t rows, float *v, int64_t ld,
+                                       float *padded_rows) {
+    transform_input(s, tiles, x, ty0, rows, v, ld, padded_rows);
 }
 SDW_AVX512 void transform_output_avx512(const Conv2dShape &s, const Tiles &tiles, const float *m,
-                                        int64_t ty0, int64_t rows, const float *bias, float *y) {
-    transform_output(s, tiles, m, ty0, rows, bias, y);
+                                        int64_t ld, int64_t ty0, int64_t rows, const float *bias,
+                                        float *y) {
+    transform_output(s, tiles, m, ld, ty0, rows, bias, y);
 }
 bool has_avx512() {
     __builtin_cpu_init();
@@ -190,20 +192,66 @@ void weights_part(const float *w, int64_t plane, int64_t i0, int64_t i1, float *
     transform_weights(w, plane, i0, i1, u);
 }
 
+// V (columns [0, rows * tiles.cols) of matrices with ld columns) for tile rows
+// [ty0, ty0 + rows) of one image.
 void input_band(const Conv2dShape &s, const Tiles &tiles, const float *x, int64_t ty0,
-                int64_t rows, float *v, float *padded_rows) {
+                int64_t rows, float *v, int64_t ld, float *padded_rows) {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (kAvx512) return transform_input_avx512(s, tiles, x, ty0, rows, v, padded_rows);
+    if (kAvx512) return transform_input_avx512(s, tiles, x, ty0, rows, v, ld, padded_rows);
 #endif
-    transform_input(s, tiles, x, ty0, rows, v, padded_rows);
+    transform_input(s, tiles, x, ty0, rows, v, ld, padded_rows);
 }
 
-void output_band(const Conv2dShape &s, const Tiles &tiles, const float *m, int64_t ty0,
-                 int64_t rows, const float *bias, float *y) {
+void output_band(const Conv2dShape &s, const Tiles &tiles, const float *m, int64_t ld,
+                 int64_t ty0, int64_t rows, const float *bias, float *y) {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (kAvx512) return transform_output_avx512(s, tiles, m, ty0, rows, bias, y);
+    if (kAvx512) return transform_output_avx512(s, tiles, m, ld, ty0, rows, bias, y);
 #endif
-    transform_output(s, tiles, m, ty0, rows, bias, y);
+    transform_output(s, tiles, m, ld, ty0, rows, bias, y);
+}
+
+// Small images with many channels (the UNet's 16x16 level at 1280 channels): bands
+// would give each product only a few dozen tiles and pack a 1280 x 1280 weight per
+// point for them. Instead all tiles of the batch form one matrix per point, and each
+// of the 16 products is split over the pool along the output channels.
+// The scratch floats it needs after the transformed weights.
+int64_t by_channels_floats(const Conv2dShape &s, const Tiles &tiles, int threads) {
+    return kPoints * (s.in_channels + s.out_channels) * s.batch * tiles.rows * tiles.cols +
+           threads * 8 * (2 * tiles.cols + 2);
+}
+
+// u: the transformed weights, followed by by_channels_floats() of scratch.
+void winograd_by_channels(ThreadPool &pool, const Conv2dShape &s, const Tiles &tiles,
+                          const float *x, const float *u, const float *bias, float *y) {
+    const int64_t cin = s.in_channels, cout = s.out_channels;
+    const int64_t per_image = tiles.rows * tiles.cols, n = s.batch * per_image;
+    const int64_t row_floats = 8 * (2 * tiles.cols + 2);
+    float *v = const_cast<float *>(u) + kPoints * cout * cin;
+    float *m = v + kPoints * cin * n;
+    float *rows_all = m + kPoints * cout * n;
+    pool.run_parts(pool.size(), [&](int part, int count) {
+        const int64_t tasks = s.batch * tiles.rows;
+        for (int64_t t = tasks * part / count; t < tasks * (part + 1) / count; ++t) {
+            const int64_t b = t / tiles.rows, ty = t % tiles.rows;
+            input_band(s, tiles, x + b * cin * s.height * s.width, ty, 1,
+                       v + b * per_image + ty * tiles.cols, n, rows_all + part * row_floats);
+        }
+    });
+    for (int64_t p = 0; p < kPoints; ++p)
+        sgemm_parallel(pool, false, false, cout, n, cin, 1.0f, u + p * cout * cin, cin,
+                       v + p * cin * n, n, 0.0f, m + p * cout * n, n);
+    pool.parallel_for(s.batch * tiles.rows, 1, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+            const int64_t b = t / tiles.rows, ty = t % tiles.rows;
+            output_band(s, tiles, m + b * per_image + ty * tiles.cols, n, ty, 1, bias,
+                        y + b * cout * s.height * s.width);
+        }
+    });
+}
+
+// Tiles below which the products run split by output channels (winograd_by_channels).
+bool by_channels(const Conv2dShape &s, int64_t tiles, int threads) {
+    return tiles < threads * kBandTiles && s.out_channels >= 128 * threads;
 }
 
 }  // namespace
@@ -211,7 +259,8 @@ void output_band(const Conv2dShape &s, const Tiles &tiles, const float *m, int64
 bool winograd_applies(const Conv2dShape &s, int threads) {
     const int64_t tiles = s.batch * ((s.height + 1) / 2) * ((s.width + 1) / 2);
     return s.kernel == 3 && s.stride == 1 && s.padding == 1 && s.in_channels >= 16 &&
-           s.out_channels >= 16 && tiles >= threads * 2 * kMinBandTiles;
+           s.out_channels >= 16 &&
+           (tiles >= threads * 2 * kMinBandTiles || (by_channels(s, tiles, threads) && tiles >= 64));
 }
 
 void conv3x3_winograd(ThreadPool &pool, Scratch &scratch, const Conv2dShape &s, const float *x,
@@ -219,6 +268,13 @@ void conv3x3_winograd(ThreadPool &pool, Scratch &scratch, const Conv2dShape &s, 
     const Tiles tiles{(s.height + 1) / 2, (s.width + 1) / 2};
     const int64_t cin = s.in_channels, cout = s.out_channels;
     const int threads = pool.size();
+    if (by_channels(s, s.batch * tiles.rows * tiles.cols, threads)) {
+        float *u = scratch.get(kPoints * cout * cin + by_channels_floats(s, tiles, threads));
+        pool.parallel_for(cout * cin, 256,
+                          [&](int64_t i0, int64_t i1) { weights_part(w, cout * cin, i0, i1, u); });
+        winograd_by_channels(pool, s, tiles, x, u, bias, y);
+        return;
+    }
     const int64_t band_tiles =
         std::clamp<int64_t>(kBandFloats / (kPoints * (cin + cout)), kMinBandTiles, kBandTiles);
     int64_t band = std::clamp<int64_t>((band_tiles + tiles.cols - 1) / tiles.cols, 1, tiles.rows);
@@ -247,11 +303,11 @@ void conv3x3_winograd(ThreadPool &pool, Scratch &scratch, const Conv2dShape &s, 
         for (int64_t t = t0; t < t1; ++t) {
             const int64_t b = t / bands_per_image, ty0 = (t % bands_per_image) * band;
             const int64_t rows = std::min(band, tiles.rows - ty0), n = rows * tiles.cols;
-            input_band(s, tiles, x + b * cin * s.height * s.width, ty0, rows, v, rows_buf);
+            input_band(s, tiles, x + b * cin * s.height * s.width, ty0, rows, v, n, rows_buf);
             for (int64_t p = 0; p < kPoints; ++p)
                 sgemm(false, false, cout, n, cin, 1.0f, u + p * cout * cin, cin, v + p * cin * n, n,
                       0.0f, m + p * cout * n, n);
-            output_band(s, tiles, m, ty0, rows, bias, y + b * cout * s.height * s.width);
+            output_band(s, tiles, m, n, ty0, rows, bias, y + b * cout * s.height * s.width);
         }
     });
 }
