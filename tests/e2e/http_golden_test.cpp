@@ -89,21 +89,11 @@ Worker &worker_for(const std::string &model) {
     return *slot;
 }
 
-struct Param {
-    std::string model;
-    std::string case_name;
-};
-
-void PrintTo(const Param &p, std::ostream *os) { *os << p.model << "/" << p.case_name; }
-
-class HttpGolden : public ::testing::TestWithParam<Param> {};
+class HttpGolden : public ::testing::TestWithParam<GoldenCaseId> {};
 
 TEST_P(HttpGolden, PngMatchesDiffusers) {
-    const Param &p = GetParam();
-    GoldenCase golden;
-    for (GoldenCase &c : load_golden_cases(p.model))
-        if (c.name == p.case_name) golden = std::move(c);
-    ASSERT_EQ(golden.name, p.case_name);
+    const GoldenCaseId &p = GetParam();
+    const GoldenCase golden = find_golden_case(p);
     Worker &worker = worker_for(p.model);
 
     const test::HttpResult accepted =
@@ -138,21 +128,8 @@ TEST_P(HttpGolden, PngMatchesDiffusers) {
     EXPECT_EQ(offset, golden.image.size());
 }
 
-std::vector<Param> all_cases() {
-    std::vector<Param> params;
-    for (const std::string model : {"tiny-sd", "tiny-sd-inpaint", "sd-shapes", "tiny-sdxl"})
-        for (const GoldenCase &c : load_golden_cases(model)) params.push_back({model, c.name});
-    return params;
-}
-
-std::string param_name(const ::testing::TestParamInfo<Param> &info) {
-    std::string s = info.param.model + "_" + info.param.case_name;
-    for (char &ch : s)
-        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-    return s;
-}
-
-INSTANTIATE_TEST_SUITE_P(Cases, HttpGolden, ::testing::ValuesIn(all_cases()), param_name);
+INSTANTIATE_TEST_SUITE_P(Cases, HttpGolden, ::testing::ValuesIn(all_golden_case_ids()),
+                         [](const auto &param_info) { return golden_case_test_name(param_info.param); });
 
 }  // namespace
 }  // namespace sdw::testing

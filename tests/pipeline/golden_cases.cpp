@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <fstream>
 #include <stdexcept>
 
@@ -82,5 +83,27 @@ std::vector<GoldenCase> load_golden_cases(const std::string &model) {
     }
     return cases;
 }
+
+std::vector<GoldenCaseId> all_golden_case_ids() {
+    std::vector<GoldenCaseId> ids;
+    for (const std::string model : {"tiny-sd", "tiny-sd-inpaint", "sd-shapes", "tiny-sdxl"})
+        for (const GoldenCase &c : load_golden_cases(model)) ids.push_back({model, c.name});
+    return ids;
+}
+
+GoldenCase find_golden_case(const GoldenCaseId &id) {
+    for (GoldenCase &c : load_golden_cases(id.model))
+        if (c.name == id.case_name) return std::move(c);
+    throw std::runtime_error("no golden case " + id.model + "/" + id.case_name);
+}
+
+std::string golden_case_test_name(const GoldenCaseId &id) {
+    std::string s = id.model + "_" + id.case_name;
+    for (char &ch : s)
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    return s;
+}
+
+void PrintTo(const GoldenCaseId &id, std::ostream *os) { *os << id.model << "/" << id.case_name; }
 
 }  // namespace sdw::testing

@@ -6,6 +6,7 @@
 #include "pipeline/generation.h"
 
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -25,5 +26,20 @@ std::string model_dir(const std::string &model);
 
 // Every case of golden/<model>/cases.json.
 std::vector<GoldenCase> load_golden_cases(const std::string &model);
+
+// One case of one model, as a test parameter.
+struct GoldenCaseId {
+    std::string model;
+    std::string case_name;
+};
+
+// Every case of every model with reference generations.
+std::vector<GoldenCaseId> all_golden_case_ids();
+// The case itself; throws if cases.json has no such case.
+GoldenCase find_golden_case(const GoldenCaseId &id);
+// "<model>_<case>" with every non-alphanumeric character replaced by '_' (gtest names).
+std::string golden_case_test_name(const GoldenCaseId &id);
+// Names the case in gtest's listings.
+void PrintTo(const GoldenCaseId &id, std::ostream *os);
 
 }  // namespace sdw::testing

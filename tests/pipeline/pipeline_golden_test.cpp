@@ -35,21 +35,11 @@ double relative_l2(const float *a, const float *b, size_t n) {
     return std::sqrt(num / std::max(den, 1e-30));
 }
 
-struct Param {
-    std::string model;
-    std::string case_name;
-};
-
-void PrintTo(const Param &p, std::ostream *os) { *os << p.model << "/" << p.case_name; }
-
-class GoldenPipeline : public ::testing::TestWithParam<Param> {};
+class GoldenPipeline : public ::testing::TestWithParam<GoldenCaseId> {};
 
 TEST_P(GoldenPipeline, MatchesDiffusers) {
-    const Param &p = GetParam();
-    GoldenCase golden;
-    for (GoldenCase &c : load_golden_cases(p.model))
-        if (c.name == p.case_name) golden = std::move(c);
-    ASSERT_EQ(golden.name, p.case_name);
+    const GoldenCaseId &p = GetParam();
+    const GoldenCase golden = find_golden_case(p);
 
     std::vector<std::vector<float>> trajectory;
     GenerationCallbacks callbacks;
@@ -98,21 +88,8 @@ TEST_P(GoldenPipeline, MatchesDiffusers) {
     RecordProperty("pixels_off_by_one", static_cast<int>(off_by_one));
 }
 
-std::vector<Param> all_cases() {
-    std::vector<Param> params;
-    for (const std::string model : {"tiny-sd", "tiny-sd-inpaint", "sd-shapes", "tiny-sdxl"})
-        for (const GoldenCase &c : load_golden_cases(model)) params.push_back({model, c.name});
-    return params;
-}
-
-std::string param_name(const ::testing::TestParamInfo<Param> &info) {
-    std::string s = info.param.model + "_" + info.param.case_name;
-    for (char &ch : s)
-        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-    return s;
-}
-
-INSTANTIATE_TEST_SUITE_P(Cases, GoldenPipeline, ::testing::ValuesIn(all_cases()), param_name);
+INSTANTIATE_TEST_SUITE_P(Cases, GoldenPipeline, ::testing::ValuesIn(all_golden_case_ids()),
+                         [](const auto &param_info) { return golden_case_test_name(param_info.param); });
 
 }  // namespace
 }  // namespace sdw::testing
