@@ -1,20 +1,13 @@
 #include "pipeline/stable_diffusion_pipeline.h"
 
+#include "pipeline/denoising_support.h"
 #include "pipeline/image_tensors.h"
-#include "rng/torch_generator.h"
-#include "schedulers/scheduler.h"
 
-#include <chrono>
+#include <cmath>
 #include <stdexcept>
 
 namespace sdw {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point start) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 // The positions and sizes the request asks for, checked against the model.
 struct Geometry {
@@ -120,27 +113,12 @@ GenerationResult StableDiffusionPipeline::generate(const GenerationRequest &req,
     const auto start = Clock::now();
     check_request(req, model_);
     const Geometry geo = resolve_geometry(req, model_);
-    const CancelCheck cancel = callbacks.should_cancel ? callbacks.should_cancel
-                                                       : CancelCheck([] { return false; });
+    const CancelCheck cancel = cancel_check(callbacks);
     auto throw_if_cancelled = [&] {
         if (cancel()) throw GenerationCancelled();
     };
-
-    std::unique_ptr<Scheduler> scheduler;
-    try {
-        SchedulerOptions options;
-        scheduler = make_scheduler(req.scheduler, model_.scheduler_config, options);
-    } catch (const std::invalid_argument &e) {
-        throw GenerationInvalid("scheduler", e.what());
-    }
-    std::unique_ptr<TorchGenerator> rng;
-    if (req.rng == "cpu") {
-        rng = make_cpu_generator(req.seed);
-    } else if (req.rng == "cuda") {
-        rng = make_cuda_generator(req.seed);
-    } else {
-        throw GenerationInvalid("rng", "rng must be \"cpu\" or \"cuda\"");
-    }
+    std::unique_ptr<Scheduler> scheduler = make_request_scheduler(req, model_.scheduler_config);
+    std::unique_ptr<TorchGenerator> rng = make_request_generator(req);
     const NoiseFn noise_fn = [&rng](float *out, size_t n) { rng->randn(out, n); };
 
     GenerationResult result;
@@ -245,17 +223,7 @@ GenerationResult StableDiffusionPipeline::generate(const GenerationRequest &req,
         const float t = static_cast<float>(scheduler->timestep_value(i));
         std::vector<float> ts(static_cast<size_t>(model_input.shape[0]), t);
         FloatTensor pred = components_->predict_noise(model_input, ts, context, cancel);
-        if (pred.numel() != (guided ? 2 : 1) * item)
-            throw std::runtime_error("unet returned " + shape_string(pred.shape) +
-                                     ", expected the latent shape " + shape_string(latent_shape));
-        if (guided) {
-            const float g = req.guidance_scale;
-            const float *uncond = pred.data.data();
-            const float *text = uncond + item;
-            for (size_t k = 0; k < item; ++k) guided_pred[k] = uncond[k] + g * (text[k] - uncond[k]);
-        } else {
-            std::copy(pred.data.begin(), pred.data.end(), guided_pred.begin());
-        }
+        combine_guidance(pred, guided, req.guidance_scale, latent_shape, guided_pred);
         scheduler->step(guided_pred.data(), i, latents.data.data(), item, noise_fn);
 
         if (req.operation == Operation::inpaint && !inpainting_unet) {

@@ -1,21 +1,13 @@
 #include "pipeline/stable_diffusion_xl_pipeline.h"
 
+#include "pipeline/denoising_support.h"
 #include "pipeline/image_tensors.h"
-#include "rng/torch_generator.h"
-#include "schedulers/scheduler.h"
 
 #include <algorithm>
-#include <chrono>
 #include <stdexcept>
 
 namespace sdw {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point start) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 void check_request(const GenerationRequest &req, const PipelineModel &model) {
     if (req.operation != Operation::txt2img)
@@ -106,26 +98,12 @@ GenerationResult StableDiffusionXLPipeline::generate(const GenerationRequest &re
     check_request(req, model_);
     const int64_t width = req.width != 0 ? req.width : model_.sample_size * model_.vae_scale_factor;
     const int64_t height = req.height != 0 ? req.height : model_.sample_size * model_.vae_scale_factor;
-    const CancelCheck cancel = callbacks.should_cancel ? callbacks.should_cancel
-                                                       : CancelCheck([] { return false; });
+    const CancelCheck cancel = cancel_check(callbacks);
     auto throw_if_cancelled = [&] {
         if (cancel()) throw GenerationCancelled();
     };
-
-    std::unique_ptr<Scheduler> scheduler;
-    try {
-        scheduler = make_scheduler(req.scheduler, model_.scheduler_config, SchedulerOptions{});
-    } catch (const std::invalid_argument &e) {
-        throw GenerationInvalid("scheduler", e.what());
-    }
-    std::unique_ptr<TorchGenerator> rng;
-    if (req.rng == "cpu") {
-        rng = make_cpu_generator(req.seed);
-    } else if (req.rng == "cuda") {
-        rng = make_cuda_generator(req.seed);
-    } else {
-        throw GenerationInvalid("rng", "rng must be \"cpu\" or \"cuda\"");
-    }
+    std::unique_ptr<Scheduler> scheduler = make_request_scheduler(req, model_.scheduler_config);
+    std::unique_ptr<TorchGenerator> rng = make_request_generator(req);
     const NoiseFn noise_fn = [&rng](float *out, size_t n) { rng->randn(out, n); };
 
     GenerationResult result;
@@ -183,17 +161,7 @@ GenerationResult StableDiffusionXLPipeline::generate(const GenerationRequest &re
         const std::vector<float> ts(static_cast<size_t>(model_input.shape[0]), t);
         const FloatTensor pred = components_->predict_noise_text_time(
             model_input, ts, cond.context, cond.text_embeds, time_ids, cancel);
-        if (pred.numel() != (guided ? 2 : 1) * item)
-            throw std::runtime_error("unet returned " + shape_string(pred.shape) +
-                                     ", expected the latent shape " + shape_string(latents.shape));
-        if (guided) {
-            const float g = req.guidance_scale;
-            const float *uncond = pred.data.data();
-            const float *text = uncond + item;
-            for (size_t k = 0; k < item; ++k) guided_pred[k] = uncond[k] + g * (text[k] - uncond[k]);
-        } else {
-            std::copy(pred.data.begin(), pred.data.end(), guided_pred.begin());
-        }
+        combine_guidance(pred, guided, req.guidance_scale, latents.shape, guided_pred);
         scheduler->step(guided_pred.data(), i, latents.data.data(), item, noise_fn);
         if (callbacks.on_latents) callbacks.on_latents(i + 1, latents.shape, latents.data.data());
         if (callbacks.on_step) callbacks.on_step(i + 1, total_steps);
