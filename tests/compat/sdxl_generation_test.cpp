@@ -2,8 +2,9 @@
 // on the shared network code. There is no component golden for it, so besides the input
 // contract, whole generations are replayed here step for step the way diffusers'
 // StableDiffusionXLPipeline runs them, directly on the networks and independently of the
-// host pipeline (tests/pipeline covers that), and compared with the reference images of golden/tiny-sdxl: the UNet, both text encoders and the VAE decoder
-// through the same loaders as SD 1.x, with the host's schedulers and torch-compatible RNG.
+// host pipeline (tests/pipeline covers that), and compared with the reference images of
+// golden/tiny-sdxl: the UNet, both text encoders and the VAE decoder through the same
+// loaders as SD 1.x, with the host's schedulers and torch-compatible RNG.
 #include "compat_support.h"
 #include "rng/cpu_generator.h"
 #include "schedulers/scheduler.h"
