@@ -101,10 +101,14 @@ std::unique_ptr<HeartbeatClient> make_heartbeat(const Config &config, JobQueue &
             JobSnapshot js = job->snapshot();
             s.running_jobs.push_back({job->id(), js.step, js.total});
         }
-        if (auto model = state.model()) {
+        if (auto model = state.model()) {  // cached copies: no plugin call on this thread
             s.plugin = model->backend.plugin_name;
             s.device = model->backend.device;
             s.model = model->name;
+            s.plugin_abi = model->backend.abi_version;
+            if (const auto &memory = model->backend.memory)
+                s.plugin_memory = HeartbeatMemory{memory->weights_bytes, memory->plans_bytes,
+                                                  memory->cache_bytes};
         }
         return s;
     };
@@ -171,7 +175,9 @@ int run(const Config &config) {
     log_info("ready: model " + model.name + " on " + model.backend.plugin_name + " " +
              model.backend.plugin_version + " (" + model.backend.device + ") after " +
              std::to_string(seconds) + " s");
-    state.set_ready(std::move(model));
+    // The state reads the generators' cached memory reports for /v1/info and heartbeats.
+    state.set_ready(std::move(model), std::vector<std::shared_ptr<const Generator>>(
+                                          generators.begin(), generators.end()));
     queue.start(std::move(generators));  // notifies the heartbeat observer
 
     server.wait();

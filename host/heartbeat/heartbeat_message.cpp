@@ -27,6 +27,12 @@ nlohmann::json heartbeat_message(HeartbeatEvent event, std::string_view worker_i
     nlohmann::json jobs = nlohmann::json::array();
     for (const auto &job : snapshot.running_jobs)
         jobs.push_back({{"id", job.id}, {"step", job.step}, {"total", job.total}});
+    nlohmann::json memory = nullptr;
+    if (const auto &m = snapshot.plugin_memory) {
+        memory = {{"weights_bytes", m->weights_bytes},
+                  {"plans_bytes", m->plans_bytes},
+                  {"cache_bytes", m->cache_bytes}};
+    }
     return {
         {"event", to_string(event)},
         {"worker_id", worker_id},
@@ -39,6 +45,8 @@ nlohmann::json heartbeat_message(HeartbeatEvent event, std::string_view worker_i
         {"device", snapshot.device},
         {"model", snapshot.model},
         {"uptime_s", uptime_s},
+        {"plugin_abi", snapshot.plugin_abi},
+        {"plugin_memory", std::move(memory)},
     };
 }
 

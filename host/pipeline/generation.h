@@ -69,13 +69,21 @@ struct GenerationInvalid : std::runtime_error {
     std::string field;
 };
 
+// Bytes a backend context holds resident on its device (plugin ABI v1.1).
+struct BackendMemory {
+    uint64_t weights_bytes = 0;
+    uint64_t plans_bytes = 0;       // planned buffers, recorded command buffers, graphs
+    uint64_t cache_bytes = 0;       // scratch kept between runs
+};
+
 // The plugin a Generator runs on, for /v1/info and the heartbeat.
 struct BackendDescription {
     std::string plugin_name;        // e.g. "cpu-blas"
     std::string plugin_version;
     std::string plugin_path;
-    std::string abi_version;        // the plugin's, "major.minor"
-    std::string device;             // e.g. "CPU (2 threads, OpenBLAS 0.3.21)"
+    std::string abi_version;        // the plugin's, "major.minor", e.g. "1.1"
+    std::string device;             // this context's, e.g. "CPU (2 threads, OpenBLAS 0.3.21)"
+    std::optional<BackendMemory> memory;  // nullopt: the plugin does not report it (ABI 1.0)
 };
 
 struct ModelDescription {
@@ -97,6 +105,10 @@ public:
     // message is reported as the job's error).
     virtual GenerationResult generate(const GenerationRequest &request,
                                       const GenerationCallbacks &callbacks) = 0;
+    // The backend's memory as last reported: a copy refreshed by the threads that
+    // load and generate, so any thread (an HTTP handler, the heartbeat) may ask
+    // without calling into the plugin. nullopt when the backend does not report it.
+    virtual std::optional<BackendMemory> memory() const { return std::nullopt; }
 };
 
 }  // namespace sdw

@@ -9,18 +9,25 @@
 
 #include <sdw/plugin_api.h>
 
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 
 namespace sdw {
 namespace {
 
 // Keeps the plugin context alive as long as the pipeline that uses its components.
+// Constructed on the thread that loaded the components and then used by one worker
+// thread, the only two that call into the context; they refresh the copies of the
+// context's device and memory that describe() and memory() give to other threads.
 class PluginGenerator final : public Generator {
 public:
     PluginGenerator(std::shared_ptr<PluginLibrary> library, PluginContext context,
                     std::unique_ptr<Generator> pipeline)
         : library_(std::move(library)), context_(std::move(context)),
-          pipeline_(std::move(pipeline)) {}
+          pipeline_(std::move(pipeline)), device_(context_.device()) {
+        refresh_memory();  // after the component loads
+    }
 
     ModelDescription describe() const override {
         ModelDescription d = pipeline_->describe();
@@ -28,19 +35,45 @@ public:
         d.backend.plugin_name = info.name;
         d.backend.plugin_version = info.version;
         d.backend.plugin_path = library_->path().string();
-        d.backend.abi_version = std::to_string(info.abi_major) + "." + std::to_string(info.abi_minor);
-        d.backend.device = info.device;
+        d.backend.abi_version = info.abi_version();
+        d.backend.device = device_;
+        d.backend.memory = memory();
         return d;
     }
     GenerationResult generate(const GenerationRequest &request,
                               const GenerationCallbacks &callbacks) override {
+        // After every job, finished or not: plans and caches change with the shapes run.
+        struct RefreshAfter {
+            PluginGenerator &generator;
+            ~RefreshAfter() { generator.refresh_memory(); }
+        } refresh{*this};
         return pipeline_->generate(request, callbacks);
+    }
+    std::optional<BackendMemory> memory() const override {
+        std::lock_guard lock(memory_mutex_);
+        return memory_;
     }
 
 private:
+    // A call into the plugin: only on the loading or the worker thread. A failed
+    // report must not fail a job, so it reads as "not reported".
+    void refresh_memory() noexcept {
+        std::optional<BackendMemory> now;
+        try {
+            if (auto report = context_.memory())
+                now = BackendMemory{report->weights_bytes, report->plans_bytes, report->cache_bytes};
+        } catch (...) {
+        }
+        std::lock_guard lock(memory_mutex_);
+        memory_ = now;
+    }
+
     std::shared_ptr<PluginLibrary> library_;
     PluginContext context_;
     std::unique_ptr<Generator> pipeline_;
+    const std::string device_;  // context_describe's answer, asked once after the loads
+    mutable std::mutex memory_mutex_;
+    std::optional<BackendMemory> memory_;
 };
 
 // SDXL base: two text encoders and a UNet with text_time conditioning on 6 time ids.

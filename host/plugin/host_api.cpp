@@ -70,6 +70,7 @@ const char *log_level_name(sdw_log_level level) noexcept {
     case SDW_LOG_INFO: return "INFO";
     case SDW_LOG_WARN: return "WARN";
     case SDW_LOG_ERROR: return "ERROR";
+    case SDW_LOG_FORCE_32BIT: break;
     }
     return "LOG";
 }

@@ -29,6 +29,37 @@ PluginContext PluginContext::create(std::shared_ptr<PluginLibrary> library,
     return PluginContext(std::move(handle));
 }
 
+std::string PluginContext::device() {
+    const PluginLibrary &library = *handle_->library;
+    const PluginLibrary::ContextDescribeFn describe = library.context_describe_fn();
+    if (describe == nullptr) return library.info().device;
+    sdw_context_info info{};
+    info.struct_size = sizeof(info);
+    sdw_error err;
+    const sdw_status status = describe(handle_->context, &info, &err);
+    if (status != SDW_STATUS_OK) {
+        throw make_call_error(status, "context_describe", err.take(), library.path().string());
+    }
+    // Copied at once: the string lives only until the next call on the context.
+    if (info.device == nullptr || info.device[0] == '\0') return library.info().device;
+    return info.device;
+}
+
+std::optional<PluginMemoryReport> PluginContext::memory() {
+    const PluginLibrary &library = *handle_->library;
+    const PluginLibrary::ContextMemoryFn memory_fn = library.context_memory_fn();
+    if (memory_fn == nullptr) return std::nullopt;
+    sdw_memory_report report{};
+    report.struct_size = sizeof(report);
+    sdw_error err;
+    const sdw_status status = memory_fn(handle_->context, &report, &err);
+    if (status == SDW_STATUS_UNSUPPORTED) return std::nullopt;  // "cannot tell", not a failure
+    if (status != SDW_STATUS_OK) {
+        throw make_call_error(status, "context_memory", err.take(), library.path().string());
+    }
+    return PluginMemoryReport{report.weights_bytes, report.plans_bytes, report.cache_bytes};
+}
+
 LoadedComponent PluginContext::load_component(std::string_view kind, std::string_view config_json,
                                               std::span<const sdw_tensor_view> weights) {
     const std::string kind_text(kind), config_text(config_json);

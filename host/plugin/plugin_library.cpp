@@ -8,6 +8,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <map>
 #include <mutex>
@@ -20,6 +21,14 @@ constexpr size_t kMinTableSize = offsetof(sdw_plugin_api, component_run) +
                                  sizeof(sdw_plugin_api::component_run);
 // struct_size, abi_major, abi_minor: readable whatever the table's version.
 constexpr size_t kVersionFieldsSize = offsetof(sdw_plugin_api, abi_minor) + sizeof(uint32_t);
+// The size of the v1.1 table: up to context_memory.
+constexpr size_t kTableSizeV1_1 = offsetof(sdw_plugin_api, context_memory) +
+                                  sizeof(sdw_plugin_api::context_memory);
+
+// Whether the table's struct_size covers `field` (offset and size), so it may be read.
+constexpr bool table_holds(const sdw_plugin_api &api, size_t offset, size_t size) {
+    return api.struct_size >= offset + size;
+}
 
 std::string abi_version(uint32_t major, uint32_t minor) {
     return sdw::plugin::version_string(major, minor);
@@ -99,6 +108,11 @@ void check_table(const sdw_plugin_api &api, const std::filesystem::path &path) {
 }
 
 std::string text_or_empty(const char *text) { return text != nullptr ? text : ""; }
+
+// The newest minor whose table fields `api` holds, by its struct_size.
+uint32_t table_minor(const sdw_plugin_api &api) {
+    return api.struct_size >= kTableSizeV1_1 ? 1u : 0u;
+}
 
 // Loaded libraries by canonical path, so sdw_plugin_init runs once per object.
 std::mutex &registry_mutex() {
@@ -183,10 +197,25 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(
     library->api_ = api;
     library->info_ = {text_or_empty(raw.name),    text_or_empty(raw.version),
                       text_or_empty(raw.device),  raw.supports_f16 != 0,
-                      api->abi_major,             api->abi_minor};
+                      api->abi_major,             api->abi_minor,
+                      table_minor(*api)};
+    // v1.1's optional functions, only where the table is long enough to hold them.
+    if (table_holds(*api, offsetof(sdw_plugin_api, context_describe),
+                    sizeof(sdw_plugin_api::context_describe)))
+        library->context_describe_ = api->context_describe;
+    if (table_holds(*api, offsetof(sdw_plugin_api, context_memory),
+                    sizeof(sdw_plugin_api::context_memory)))
+        library->context_memory_ = api->context_memory;
     library->handle_ = dl.release();
     registry()[key] = library;
     return library;
+}
+
+std::string PluginInfo::abi_version() const {
+    std::string text = std::to_string(abi_major);
+    text += '.';
+    text += std::to_string(std::max(abi_minor, table_minor));
+    return text;
 }
 
 PluginLibrary::~PluginLibrary() {

@@ -16,6 +16,14 @@ namespace {
 
 constexpr const char *kPluginAbi = "1";
 
+// {"weights_bytes", "plans_bytes", "cache_bytes"}, or null when not reported.
+json memory_json(const std::optional<BackendMemory> &memory) {
+    if (!memory) return nullptr;
+    return {{"weights_bytes", memory->weights_bytes},
+            {"plans_bytes", memory->plans_bytes},
+            {"cache_bytes", memory->cache_bytes}};
+}
+
 std::vector<std::string_view> split_path(std::string_view path) {
     std::vector<std::string_view> parts;
     size_t start = 1;  // skip the leading '/'
@@ -341,6 +349,9 @@ ApiResponse ApiHandler::image(const JobPtr &job, const std::string &file) {
 ApiResponse ApiHandler::info() {
     auto model = state_.model();
     BackendDescription backend = model ? model->backend : BackendDescription{};
+    json contexts = json::array();
+    for (const BackendContextStatus &context : state_.contexts())
+        contexts.push_back({{"device", context.device}, {"memory", memory_json(context.memory)}});
     QueueStats stats = queue_.stats();
     const ApiLimits &l = options_.limits;
     json body{{"service", "sd-worker"},
@@ -351,7 +362,10 @@ ApiResponse ApiHandler::info() {
                {{"name", backend.plugin_name},
                 {"version", backend.plugin_version},
                 {"path", backend.plugin_path},
-                {"abi", backend.abi_version.empty() ? kPluginAbi : backend.abi_version}}},
+                {"abi", backend.abi_version.empty() ? kPluginAbi : backend.abi_version},
+                {"device", backend.device},
+                {"memory", memory_json(backend.memory)},
+                {"contexts", std::move(contexts)}}},
               {"device", backend.device},
               {"limits",
                {{"min_size", l.min_size},

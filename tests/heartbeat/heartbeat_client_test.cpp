@@ -53,6 +53,8 @@ HeartbeatSnapshot sample_snapshot() {
     snapshot.plugin = "cpu-blas";
     snapshot.device = "CPU (2 threads)";
     snapshot.model = "sd-shapes";
+    snapshot.plugin_abi = "1.1";
+    snapshot.plugin_memory = HeartbeatMemory{3000, 200, 10};
     return snapshot;
 }
 
@@ -70,7 +72,18 @@ TEST(HeartbeatMessage, CarriesTheSnapshot) {
     EXPECT_EQ(message, nlohmann::json::parse(R"js({
         "event": "heartbeat", "worker_id": "w", "sequence": 7, "state": "busy", "queue_length": 2,
         "capacity": 8, "running_jobs": [{"id": "job-42", "step": 3, "total": 20}], "plugin": "cpu-blas",
-        "device": "CPU (2 threads)", "model": "sd-shapes", "uptime_s": 1.5})js"));
+        "device": "CPU (2 threads)", "model": "sd-shapes", "uptime_s": 1.5, "plugin_abi": "1.1",
+        "plugin_memory": {"weights_bytes": 3000, "plans_bytes": 200, "cache_bytes": 10}})js"));
+}
+
+TEST(HeartbeatMessage, MemoryIsNullWhenThePluginDoesNotReportIt) {
+    HeartbeatSnapshot snapshot = sample_snapshot();
+    snapshot.plugin_abi = "1.0";
+    snapshot.plugin_memory.reset();
+    const auto message = heartbeat_message(HeartbeatEvent::heartbeat, "w", 1, WorkerState::ready, snapshot, 0.0);
+    EXPECT_EQ(message["plugin_abi"], "1.0");
+    ASSERT_TRUE(message.contains("plugin_memory"));
+    EXPECT_TRUE(message["plugin_memory"].is_null());
 }
 
 TEST(HeartbeatClient, RegistersThenBeatsEveryInterval) {

@@ -28,6 +28,7 @@ size_t abi_dtype_size(sdw_dtype dtype) {
         case SDW_DTYPE_F16: case SDW_DTYPE_BF16: return 2;
         case SDW_DTYPE_I64: return 8;
         case SDW_DTYPE_U8: return 1;
+        case SDW_DTYPE_FORCE_32BIT: break;
     }
     return 0;
 }

@@ -25,6 +25,35 @@ struct Refusing {
     static std::unique_ptr<sp::Context> create_context(const std::string &) { throw 42; }
 };
 
+// A context that overrides neither describe() nor memory().
+class PlainContext final : public sp::Context {
+public:
+    std::unique_ptr<sp::Component> load_component(const sp::ComponentDesc &) override {
+        throw sp::Error(SDW_STATUS_UNSUPPORTED, "no components");
+    }
+};
+
+class ReportingContext final : public sp::Context {
+public:
+    std::unique_ptr<sp::Component> load_component(const sp::ComponentDesc &) override {
+        throw sp::Error(SDW_STATUS_UNSUPPORTED, "no components");
+    }
+    std::string describe() const override { return "GPU " + std::to_string(++calls_); }
+    sp::MemoryReport memory() const override { return {1, 2, 3}; }
+
+private:
+    mutable int calls_ = 0;
+};
+
+template <typename ContextType>
+struct WithContext {
+    static constexpr uint32_t min_host_abi_minor = 0;
+    static sp::Info describe() { return {"with-context", "1", "plugin-wide", false}; }
+    static std::unique_ptr<sp::Context> create_context(const std::string &) {
+        return std::make_unique<ContextType>();
+    }
+};
+
 sdw_host_api host_with(uint32_t major, uint32_t minor) {
     sdw_host_api host = *sdw::host_api();
     host.abi_major = major;
@@ -63,7 +92,7 @@ TEST(PluginApiHpp, InitRefusesOtherMajorAndOlderMinorNamingBoth) {
     sdw_host_api host = host_with(SDW_ABI_VERSION_MAJOR + 1, 9);
     sdw_error major_err;
     EXPECT_EQ(sp::Adapter<NeedsMinorThree>::init(&host, &api, &major_err), SDW_STATUS_VERSION_MISMATCH);
-    EXPECT_EQ(major_err.take(), "plugin was built for plugin ABI v1.0 and needs a host with v1.3 or "
+    EXPECT_EQ(major_err.take(), "plugin was built for plugin ABI v1.1 and needs a host with v1.3 or "
                                 "a later minor of the same major; this host offers v2.9");
     host = host_with(SDW_ABI_VERSION_MAJOR, 2);
     sdw_error minor_err;
@@ -83,6 +112,78 @@ TEST(PluginApiHpp, InitRefusesOtherMajorAndOlderMinorNamingBoth) {
     sdw_error describe_err;
     ASSERT_EQ(api->describe(&info, &describe_err), SDW_STATUS_OK);
     EXPECT_STREQ(info.name, "needs-3");
+}
+
+TEST(PluginApiHpp, ContextDescribeAndMemoryDefaultToPluginWideAndUnsupported) {
+    // min_host_abi_minor 0: loads on a 1.0 host, and its table still carries the 1.1 functions.
+    const sdw_host_api host = host_with(SDW_ABI_VERSION_MAJOR, 0);
+    const sdw_plugin_api *api = nullptr;
+    sdw_error init_err;
+    ASSERT_EQ(sp::Adapter<WithContext<PlainContext>>::init(&host, &api, &init_err), SDW_STATUS_OK);
+    EXPECT_EQ(api->abi_minor, 0u);
+    EXPECT_EQ(api->struct_size, sizeof(sdw_plugin_api));
+    ASSERT_NE(api->context_describe, nullptr);
+    ASSERT_NE(api->context_memory, nullptr);
+
+    sdw_context *ctx = nullptr;
+    sdw_error create_err;
+    ASSERT_EQ(api->context_create("{}", &ctx, &create_err), SDW_STATUS_OK);
+    sdw_context_info info{};
+    info.struct_size = sizeof(info);
+    info.device = "stale";
+    sdw_error describe_err;
+    EXPECT_EQ(api->context_describe(ctx, &info, &describe_err), SDW_STATUS_OK);
+    EXPECT_EQ(info.device, nullptr);  // the plugin-wide device applies
+
+    sdw_memory_report report{};
+    report.struct_size = sizeof(report);
+    sdw_error memory_err;
+    EXPECT_EQ(api->context_memory(ctx, &report, &memory_err), SDW_STATUS_UNSUPPORTED);
+    EXPECT_EQ(memory_err.take(), "this plugin does not report its context's memory");
+
+    report.struct_size = offsetof(sdw_memory_report, cache_bytes);  // a writer that knew less
+    sdw_error small_err;
+    EXPECT_EQ(api->context_memory(ctx, &report, &small_err), SDW_STATUS_INVALID_ARGUMENT);
+    EXPECT_EQ(small_err.take(), "context_memory: sdw_memory_report too small");
+    sdw_error null_err;
+    EXPECT_EQ(api->context_describe(ctx, nullptr, &null_err), SDW_STATUS_INVALID_ARGUMENT);
+    EXPECT_EQ(null_err.take(), "context_describe: NULL argument");
+    api->context_destroy(ctx);
+}
+
+TEST(PluginApiHpp, ContextDescribeKeepsItsStringUntilTheNextCall) {
+    const sdw_host_api host = host_with(SDW_ABI_VERSION_MAJOR, SDW_ABI_VERSION_MINOR);
+    const sdw_plugin_api *api = nullptr;
+    sdw_error init_err;
+    ASSERT_EQ(sp::Adapter<WithContext<ReportingContext>>::init(&host, &api, &init_err),
+              SDW_STATUS_OK);
+    sdw_context *ctx = nullptr;
+    sdw_error create_err;
+    ASSERT_EQ(api->context_create("{}", &ctx, &create_err), SDW_STATUS_OK);
+    sdw_context_info info{};
+    info.struct_size = sizeof(info);
+    sdw_error err;
+    ASSERT_EQ(api->context_describe(ctx, &info, &err), SDW_STATUS_OK);
+    EXPECT_STREQ(info.device, "GPU 1");
+    sdw_memory_report report{};
+    report.struct_size = sizeof(report);
+    ASSERT_EQ(api->context_memory(ctx, &report, &err), SDW_STATUS_OK);
+    EXPECT_STREQ(info.device, "GPU 1");  // still valid after another kind of call
+    EXPECT_EQ(report.weights_bytes, 1u);
+    EXPECT_EQ(report.plans_bytes, 2u);
+    EXPECT_EQ(report.cache_bytes, 3u);
+    ASSERT_EQ(api->context_describe(ctx, &info, &err), SDW_STATUS_OK);
+    EXPECT_STREQ(info.device, "GPU 2");
+    api->context_destroy(ctx);
+}
+
+TEST(PluginApiHpp, EnumFieldsAreThirtyTwoBits) {
+    EXPECT_EQ(sizeof(sdw_status), 4u);
+    EXPECT_EQ(sizeof(sdw_dtype), 4u);
+    EXPECT_EQ(sizeof(sdw_log_level), 4u);
+    EXPECT_STREQ(sp::status_name(SDW_STATUS_FORCE_32BIT), "UNKNOWN_STATUS");
+    EXPECT_STREQ(sp::dtype_name(SDW_DTYPE_FORCE_32BIT), "UNKNOWN_DTYPE");
+    EXPECT_EQ(sdw_dtype_size(SDW_DTYPE_FORCE_32BIT), 0u);
 }
 
 TEST(PluginApiHpp, ShapeAndDtypeChecksExplainThemselves) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -41,6 +42,16 @@ public:
         cv_.notify_all();
     }
 
+    // What memory() reports, as a plugin's context_memory would (nullopt: not reported).
+    void report_memory(std::optional<BackendMemory> memory) {
+        std::lock_guard lock(mutex_);
+        memory_ = memory;
+    }
+    std::optional<BackendMemory> memory() const override {
+        std::lock_guard lock(mutex_);
+        return memory_;
+    }
+
     ModelDescription describe() const override {
         ModelDescription d;
         d.name = "fake-model";
@@ -48,7 +59,7 @@ public:
         d.default_width = 64;
         d.default_height = 64;
         d.schedulers = {"ddim", "euler", "euler_a"};
-        d.backend = {"fake", "0.0.1", "/fake/libfake.so", "1.0", "test CPU"};
+        d.backend = {"fake", "0.0.1", "/fake/libfake.so", "1.0", "test CPU", std::nullopt};
         return d;
     }
 
@@ -106,7 +117,8 @@ public:
 
 private:
     std::vector<std::string> prompts_;
-    std::mutex mutex_;
+    std::optional<BackendMemory> memory_;
+    mutable std::mutex mutex_;
     std::condition_variable cv_;
     bool held_ = false;
 };

@@ -69,7 +69,7 @@ struct HttpApi : ::testing::Test {
         queue = std::make_unique<JobQueue>(queue_options);
         queue->start({generator});
         if (ready)
-            state.set_ready(generator->describe());
+            state.set_ready(generator->describe(), {generator});
         server = std::make_unique<HttpServer>(options, *queue, state);
         port = server->start();
     }
@@ -131,6 +131,10 @@ TEST_F(HttpApi, InfoDescribesPluginModelLimitsAndQueue) {
     auto body = info.json();
     EXPECT_EQ(body["plugin"]["name"], "fake");
     EXPECT_EQ(body["plugin"]["abi"], "1.0");
+    EXPECT_EQ(body["plugin"]["device"], "test CPU");
+    ASSERT_TRUE(body["plugin"].contains("memory"));
+    EXPECT_TRUE(body["plugin"]["memory"].is_null());  // this generator reports none
+    EXPECT_EQ(body["plugin"]["contexts"], json::parse(R"([{"device": "test CPU", "memory": null}])"));
     EXPECT_EQ(body["device"], "test CPU");
     EXPECT_EQ(body["model"]["name"], "fake-model");
     EXPECT_EQ(body["model"]["default_width"], 64);
@@ -138,6 +142,21 @@ TEST_F(HttpApi, InfoDescribesPluginModelLimitsAndQueue) {
     EXPECT_EQ(body["limits"]["max_steps"], 150);
     EXPECT_EQ(body["limits"]["body_limit_bytes"], 1u << 20);
     EXPECT_EQ(body["queue"]["capacity"], 5);
+}
+
+TEST_F(HttpApi, InfoShowsThePluginsMemoryAsLastReported) {
+    generator->report_memory(BackendMemory{1000, 200, 30});
+    start();
+    auto first = http_request(port, "GET", "/v1/info").json();
+    EXPECT_EQ(first["plugin"]["memory"],
+              json::parse(R"({"weights_bytes": 1000, "plans_bytes": 200, "cache_bytes": 30})"));
+    ASSERT_EQ(first["plugin"]["contexts"].size(), 1u);
+    EXPECT_EQ(first["plugin"]["contexts"][0]["memory"], first["plugin"]["memory"]);
+    // Read live from the generator's cached report, not from the description at start-up.
+    generator->report_memory(BackendMemory{1000, 4096, 31});
+    auto second = http_request(port, "GET", "/v1/info").json();
+    EXPECT_EQ(second["plugin"]["memory"]["plans_bytes"], 4096);
+    EXPECT_EQ(second["plugin"]["memory"]["cache_bytes"], 31);
 }
 
 // ---------------------------------------------------------------- submit, stream, status

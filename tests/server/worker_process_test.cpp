@@ -78,7 +78,14 @@ TEST_F(WorkerProcessTest, ServesAJobEndToEndWithTheTestPlugin) {
     auto info = http_request(port, "GET", "/v1/info", "", kAuth);
     ASSERT_EQ(info.status, 200);
     EXPECT_EQ(info.json()["plugin"]["name"], "test-arith");
+    EXPECT_EQ(info.json()["plugin"]["abi"], "1.1");
     EXPECT_EQ(info.json()["model"]["name"], "tiny-sd");
+    // test-arith's context_memory: every weight it was given, no plan, no unet call yet.
+    const json loaded = info.json()["plugin"]["memory"];
+    ASSERT_TRUE(loaded.is_object()) << info.body;
+    EXPECT_GT(loaded["weights_bytes"].get<uint64_t>(), 0u);
+    EXPECT_EQ(loaded["plans_bytes"], 0);
+    EXPECT_EQ(loaded["cache_bytes"], 0);
 
     auto accepted = http_request(port, "POST", "/v1/jobs",
                                  json{{"prompt", "a red circle"}, {"steps", 4}, {"seed", 42},
@@ -99,6 +106,12 @@ TEST_F(WorkerProcessTest, ServesAJobEndToEndWithTheTestPlugin) {
     auto status = http_request(port, "GET", "/v1/jobs/" + id, "", kAuth).json();
     EXPECT_EQ(status["state"], "completed");
     ASSERT_EQ(status["images"].size(), 2u);
+    // The worker refreshed the report after the job: the unet was prepared and called.
+    const json ran = http_request(port, "GET", "/v1/info", "", kAuth).json()["plugin"]["memory"];
+    ASSERT_TRUE(ran.is_object());
+    EXPECT_EQ(ran["weights_bytes"], loaded["weights_bytes"]);
+    EXPECT_GE(ran["plans_bytes"].get<uint64_t>(), 4096u);
+    EXPECT_GE(ran["cache_bytes"].get<uint64_t>(), 4u);  // one byte per unet call, 4 steps
     auto image = http_request(port, "GET", status["images"][1]["url"], "", kAuth);
     ASSERT_EQ(image.status, 200);
     EXPECT_EQ(image.header("content-type"), "image/png");
@@ -109,6 +122,34 @@ TEST_F(WorkerProcessTest, ServesAJobEndToEndWithTheTestPlugin) {
     auto text = read_png_text(bytes, image.body.size());
     EXPECT_NE(text["parameters"].find("Sampler: euler_a"), std::string::npos) << text["parameters"];
     EXPECT_NE(text["parameters"].find("Model: tiny-sd"), std::string::npos);
+
+    worker.signal(SIGTERM);
+    EXPECT_EQ(worker.wait_exit(), 0) << worker.log();
+}
+
+TEST_F(WorkerProcessTest, AnAbiV1_0PluginServesWithoutAMemoryReport) {
+    const std::string plugin = std::string(SDW_PLUGIN_DIR) + "/libsdw_test_arith_v1_0.so";
+    WorkerProcess worker(
+        {"--config",
+         write_config(config_dir, {{"plugin", {{"name", plugin},
+                                               {"options", {{"device", "unread by the host"}}}}}})
+             .string()});
+    uint16_t port = worker.wait_for_port();
+    ASSERT_TRUE(port && worker.wait_ready(port)) << worker.log();
+    auto info = http_request(port, "GET", "/v1/info", "", kAuth).json();
+    EXPECT_EQ(info["plugin"]["abi"], "1.0");
+    ASSERT_TRUE(info["plugin"].contains("memory"));
+    EXPECT_TRUE(info["plugin"]["memory"].is_null());
+    EXPECT_EQ(info["plugin"]["device"], "CPU (deterministic arithmetic for tests)");
+
+    auto accepted = http_request(port, "POST", "/v1/jobs",
+                                 json{{"prompt", "a cat"}, {"steps", 2}}.dump(), kAuth);
+    ASSERT_EQ(accepted.status, 202) << accepted.body;
+    std::string id = accepted.json()["job_id"];
+    auto stream = read_sse(port, "/v1/jobs/" + id + "/stream?api_key=" + kKey);
+    ASSERT_GE(stream.events.size(), 2u) << stream.raw;
+    EXPECT_EQ(stream.events[stream.events.size() - 2].event, "completed") << stream.raw;
+    EXPECT_TRUE(http_request(port, "GET", "/v1/info", "", kAuth).json()["plugin"]["memory"].is_null());
 
     worker.signal(SIGTERM);
     EXPECT_EQ(worker.wait_exit(), 0) << worker.log();

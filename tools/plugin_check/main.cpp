@@ -3,7 +3,8 @@
 // Loads a plugin the way the server does and exercises the ABI contract: versions,
 // probe, init and describe (all part of loading), option refusal, then every
 // component of a model folder (default: the tiny-sd test fixture) on small inputs
-// of the documented shapes, its refusals and its cancellation. Prints one
+// of the documented shapes, its refusals and its cancellation, then the optional
+// ABI 1.1 context calls (context_describe, context_memory). Prints one
 // PASS/FAIL/NOTE/SKIP line per check and exits 1 if any check failed, 2 on usage
 // errors.
 #include "check_report.h"
@@ -50,6 +51,36 @@ void check_bad_options(const std::shared_ptr<sdw::PluginLibrary> &library, Check
     }
 }
 
+// ABI 1.1's optional context calls: absent is fine (a NOTE), present must succeed.
+void check_context_reports(sdw::PluginContext &context, CheckReport &report) {
+    const sdw::PluginLibrary &library = context.library();
+    if (library.context_describe_fn() == nullptr) {
+        report.note("context_describe", "not implemented (optional, ABI 1.1)");
+    } else {
+        try {
+            report.pass("context_describe", context.device());
+        } catch (const sdw::PluginCallError &e) {
+            report.fail("context_describe", e.what());
+        }
+    }
+    if (library.context_memory_fn() == nullptr) {
+        report.note("context_memory", "not implemented (optional, ABI 1.1)");
+        return;
+    }
+    try {
+        if (const auto memory = context.memory()) {
+            report.pass("context_memory", "weights " + std::to_string(memory->weights_bytes) +
+                                              " B, plans " + std::to_string(memory->plans_bytes) +
+                                              " B, cache " + std::to_string(memory->cache_bytes) +
+                                              " B");
+        } else {
+            report.note("context_memory", "UNSUPPORTED: the plugin does not report its memory");
+        }
+    } catch (const sdw::PluginCallError &e) {
+        report.fail("context_memory", e.what());
+    }
+}
+
 int run_checks(const Arguments &args) {
     CheckReport report;
     std::shared_ptr<sdw::PluginLibrary> library;
@@ -86,6 +117,7 @@ int run_checks(const Arguments &args) {
     } catch (const std::exception &e) {
         report.fail("model", e.what());
     }
+    check_context_reports(*context, report);
 
     std::printf("%d passed, %d failed\n", report.passes(), report.failures());
     return report.failures() == 0 ? 0 : 1;

@@ -1,5 +1,5 @@
 /*
- * sdw/plugin_api.h — the sd-worker backend plugin ABI, version 1.
+ * sdw/plugin_api.h — the sd-worker backend plugin ABI, version 1.1.
  *
  * This header is the whole contract between the sd-worker host and a compute
  * backend plugin. A plugin is a shared object that the host dlopen()s with
@@ -36,7 +36,21 @@
  * up to v1.0: <path>").
  * Every table and parameter struct begins with `struct_size` (sizeof as the
  * writer knew it). A reader must not touch a field that lies beyond the
- * struct_size it was given; fields are only ever appended.
+ * struct_size it was given; fields are only ever appended. Enum-typed fields
+ * are 32 bits wide (each enum ends with a *_FORCE_32BIT enumerator, checked
+ * below), so a struct's layout does not depend on the compiler's enum sizing.
+ *
+ * What changed in 1.1 (appended only; a 1.0 plugin loads unchanged):
+ *   - sdw_plugin_api gained two optional functions after component_run,
+ *     context_describe (the device one context runs on) and context_memory
+ *     (bytes that context holds on its device), with their structs
+ *     sdw_context_info and sdw_memory_report. A host reads them only when the
+ *     table's struct_size covers them and they are not NULL. Since the host
+ *     reads only what struct_size covers, a plugin that uses nothing else of
+ *     1.1 may fill them and still declare abi_minor 0 to run on 1.0 hosts.
+ *   - SDW_STATUS_FORCE_32BIT, SDW_DTYPE_FORCE_32BIT, SDW_LOG_FORCE_32BIT pin
+ *     the enums to 32 bits (they were already 32 bits with every supported
+ *     compiler; now it is part of the contract). They are not values to use.
  *
  * ---------------------------------------------------------------------------
  * 3. Errors
@@ -62,6 +76,9 @@
  *     shape and dtype documented for the component; the plugin writes them fully.
  *   - Handles (sdw_context, sdw_component) are created by the plugin and owned
  *     by the host until it passes them to the matching destroy call.
+ *   - Strings a context returns (sdw_context_info.device) are owned by that
+ *     context and stay valid until the next call on that context, or its
+ *     destruction, whichever comes first; the host copies them.
  *
  * ---------------------------------------------------------------------------
  * 5. Threading
@@ -72,6 +89,9 @@
  *     from it: at most one call into a given context is in flight at any time, and
  *     a plugin needs no locking for that. Different contexts may be used from
  *     different threads concurrently.
+ *   - context_describe and context_memory (1.1) are calls on the context like
+ *     component_load: serialized with the rest. A host that shows them from other
+ *     threads (status pages, heartbeats) caches the answers instead of calling in.
  *   - The plugin may use any number of threads of its own inside a call; all work
  *     must have finished when the call returns.
  *   - The host callbacks (error_set, log, and the should_cancel / progress
@@ -135,6 +155,10 @@
  * input shapes of the runs that follow, so a plugin can plan buffers, record a
  * command buffer or capture a graph once and replay it on every step. A run whose
  * shapes differ from the prepared ones is still valid (the plugin re-plans).
+ * What stays resident can be reported per context (since 1.1, optional):
+ * context_memory gives the bytes of weights, of plans (prepared buffers, recorded
+ * command buffers, captured graphs) and of caches (scratch a plugin keeps between
+ * runs and may release) held on the context's device.
  *
  * ---------------------------------------------------------------------------
  * 8. Cancellation and progress
@@ -156,7 +180,7 @@ extern "C" {
 #endif
 
 #define SDW_ABI_VERSION_MAJOR 1
-#define SDW_ABI_VERSION_MINOR 0
+#define SDW_ABI_VERSION_MINOR 1
 
 #if defined(_WIN32)
 #define SDW_PLUGIN_EXPORT __declspec(dllexport)
@@ -176,7 +200,8 @@ typedef enum sdw_status {
     SDW_STATUS_DEVICE_ERROR = 4,     /* the device or its driver failed */
     SDW_STATUS_INTERNAL = 5,         /* a bug in the plugin */
     SDW_STATUS_CANCELLED = 6,        /* should_cancel said stop; not an error */
-    SDW_STATUS_VERSION_MISMATCH = 7  /* sdw_plugin_init refuses the host */
+    SDW_STATUS_VERSION_MISMATCH = 7, /* sdw_plugin_init refuses the host */
+    SDW_STATUS_FORCE_32BIT = 0x7fffffff /* not a status: pins the enum to 32 bits */
 } sdw_status;
 
 typedef enum sdw_dtype {
@@ -185,15 +210,33 @@ typedef enum sdw_dtype {
     SDW_DTYPE_BF16 = 2,
     SDW_DTYPE_I32 = 3,
     SDW_DTYPE_I64 = 4,
-    SDW_DTYPE_U8 = 5
+    SDW_DTYPE_U8 = 5,
+    SDW_DTYPE_FORCE_32BIT = 0x7fffffff /* not a dtype: pins the enum to 32 bits */
 } sdw_dtype;
 
 typedef enum sdw_log_level {
     SDW_LOG_DEBUG = 0,
     SDW_LOG_INFO = 1,
     SDW_LOG_WARN = 2,
-    SDW_LOG_ERROR = 3
+    SDW_LOG_ERROR = 3,
+    SDW_LOG_FORCE_32BIT = 0x7fffffff /* not a level: pins the enum to 32 bits */
 } sdw_log_level;
+
+/* Enum-typed fields are 32 bits wide on every compiler that builds against this
+ * header (a compiler with 64-bit or packed enums is refused here). */
+#if defined(__cplusplus)
+#define SDW_STATIC_ASSERT(condition, message) static_assert(condition, message)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define SDW_STATIC_ASSERT(condition, message) _Static_assert(condition, message)
+#else /* C99: a negative array size fails the build */
+#define SDW_STATIC_ASSERT_JOIN2(a, b) a##b
+#define SDW_STATIC_ASSERT_JOIN(a, b) SDW_STATIC_ASSERT_JOIN2(a, b)
+#define SDW_STATIC_ASSERT(condition, message)                                             \
+    typedef char SDW_STATIC_ASSERT_JOIN(sdw_static_assert_, __LINE__)[(condition) ? 1 : -1]
+#endif
+SDW_STATIC_ASSERT(sizeof(sdw_status) == 4, "sdw_status must be 32 bits");
+SDW_STATIC_ASSERT(sizeof(sdw_dtype) == 4, "sdw_dtype must be 32 bits");
+SDW_STATIC_ASSERT(sizeof(sdw_log_level) == 4, "sdw_log_level must be 32 bits");
 
 #define SDW_MAX_DIMS 8
 
@@ -258,6 +301,28 @@ typedef struct sdw_run_args {
     void *user;                       /* passed back to the two callbacks */
 } sdw_run_args;
 
+/* Since 1.1. What context_describe says about one context. The host sets
+ * struct_size (and zeroes the rest) before the call; the plugin fills only the
+ * fields that struct_size covers. */
+typedef struct sdw_context_info {
+    uint32_t struct_size;
+    /* Human-readable device this context runs on, e.g. "CUDA:1 (NVIDIA H200)" or
+     * "CPU (16 threads)". Owned by the context: valid until the next call on the
+     * context or its destruction. NULL or "" means "the plugin-wide
+     * sdw_plugin_info.device applies". */
+    const char *device;
+} sdw_context_info;
+
+/* Since 1.1. Bytes one context holds resident on its device (device memory for a
+ * GPU, host memory for a CPU plugin) at the time of the call, summed over the
+ * components loaded from it. The host sets struct_size (and zeroes the rest). */
+typedef struct sdw_memory_report {
+    uint32_t struct_size;
+    uint64_t weights_bytes; /* the components' weights as stored on the device */
+    uint64_t plans_bytes;   /* prepared plans: fixed buffers, command buffers, graphs */
+    uint64_t cache_bytes;   /* scratch kept between runs that could be released */
+} sdw_memory_report;
+
 /* The plugin's function table. Every function pointer is required unless marked
  * optional (then it may be NULL). */
 typedef struct sdw_plugin_api {
@@ -286,6 +351,25 @@ typedef struct sdw_plugin_api {
     /* Runs the component's forward pass on the named inputs into the outputs. */
     sdw_status (*component_run)(sdw_component *component, const sdw_run_args *args,
                                 sdw_error *err);
+
+    /* ---- Since 1.1. A host reads the fields below only when struct_size covers
+     * them; a 1.0 table ends above. Both are optional (may be NULL). ---- */
+
+    /* Optional: fills *info (see sdw_context_info) for this context. A call on the
+     * context: the host serializes it with every other call on the context and
+     * its components. Returns SDW_STATUS_INVALID_ARGUMENT for a NULL argument or
+     * an info whose struct_size is too small for the fields the plugin writes;
+     * any failure carries a message, like every call. */
+    sdw_status (*context_describe)(sdw_context *ctx, sdw_context_info *info, sdw_error *err);
+
+    /* Optional: fills *report (see sdw_memory_report) with what this context holds
+     * on its device now. Meant to be cheap (counters, not a device query); the host
+     * calls it after component loads and after runs, on the thread that makes the
+     * context's other calls, and caches the answer for its status pages. Same
+     * threading and errors as context_describe; SDW_STATUS_UNSUPPORTED (with a
+     * message) says this context cannot tell, which the host shows as "not
+     * reported", as it does a NULL pointer. */
+    sdw_status (*context_memory)(sdw_context *ctx, sdw_memory_report *report, sdw_error *err);
 } sdw_plugin_api;
 
 /* Required export. Checks host->abi_major/abi_minor (returning
@@ -307,6 +391,7 @@ static inline size_t sdw_dtype_size(sdw_dtype dtype) {
     case SDW_DTYPE_I32: return 4;
     case SDW_DTYPE_I64: return 8;
     case SDW_DTYPE_U8: return 1;
+    case SDW_DTYPE_FORCE_32BIT: break;
     }
     return 0;
 }

@@ -27,6 +27,9 @@
  *   class MyContext final : public sp::Context {
  *   public:
  *       std::unique_ptr<sp::Component> load_component(const sp::ComponentDesc &desc) override;
+ *       // Optional (ABI 1.1): this context's device, and what it holds there.
+ *       std::string describe() const override { return "CUDA:1 (NVIDIA H200)"; }
+ *       sp::MemoryReport memory() const override { return {weights, plans, cache}; }
  *   };
  *
  *   struct MyPlugin {
@@ -68,7 +71,10 @@
  * the minor of the header it was compiled against (the safe default: a plugin
  * that uses nothing newer may declare a lower value to run on older hosts). The
  * plugin's table reports that same requirement in abi_minor, and its
- * struct_size tells the host which fields exist.
+ * struct_size tells the host which fields exist. The table always carries the
+ * 1.1 functions (context_describe, context_memory): a 1.0 host reads only the
+ * fields it knows, so declaring min_host_abi_minor = 0 keeps such a plugin
+ * loadable there, and a 1.1 host finds the new functions through struct_size.
  *
  * ---------------------------------------------------------------------------
  * Ownership and threading
@@ -112,6 +118,7 @@ inline const char *status_name(sdw_status status) noexcept {
     case SDW_STATUS_INTERNAL: return "INTERNAL";
     case SDW_STATUS_CANCELLED: return "CANCELLED";
     case SDW_STATUS_VERSION_MISMATCH: return "VERSION_MISMATCH";
+    case SDW_STATUS_FORCE_32BIT: break;
     }
     return "UNKNOWN_STATUS";
 }
@@ -124,6 +131,7 @@ inline const char *dtype_name(sdw_dtype dtype) noexcept {
     case SDW_DTYPE_I32: return "I32";
     case SDW_DTYPE_I64: return "I64";
     case SDW_DTYPE_U8: return "U8";
+    case SDW_DTYPE_FORCE_32BIT: break;
     }
     return "UNKNOWN_DTYPE";
 }
@@ -373,11 +381,31 @@ public:
     virtual void run(const RunArgs &args) = 0;
 };
 
+// What a context holds resident on its device, in bytes (sdw_memory_report).
+struct MemoryReport {
+    uint64_t weights_bytes = 0, plans_bytes = 0, cache_bytes = 0;
+};
+
 class Context {
 public:
     virtual ~Context() = default;
     // Throw Error{SDW_STATUS_UNSUPPORTED} for a kind the plugin does not implement.
     virtual std::unique_ptr<Component> load_component(const ComponentDesc &desc) = 0;
+    // ABI 1.1, context_describe: the device this context runs on ("CUDA:1 (...)",
+    // "CPU (16 threads)"). Empty: the plugin-wide Info::device applies.
+    virtual std::string describe() const { return {}; }
+    // ABI 1.1, context_memory: bytes resident on the device now; keep it cheap
+    // (counters), the host asks after every load and job. The default says
+    // SDW_STATUS_UNSUPPORTED, which the host shows as "not reported" rather
+    // than as zero bytes; override it to report.
+    virtual MemoryReport memory() const {
+        throw Error(SDW_STATUS_UNSUPPORTED, "this plugin does not report its context's memory");
+    }
+
+private:
+    template <typename Plugin>
+    friend struct Adapter;
+    std::string described_;  // context_describe's answer, alive until the next one
 };
 
 // ---------------------------------------------------------------------------
@@ -517,6 +545,38 @@ struct Adapter {
         }
     }
 
+    static sdw_status context_describe(sdw_context *ctx, sdw_context_info *info,
+                                       sdw_error *err) noexcept {
+        return guard(err, [&] {
+            if (ctx == nullptr || info == nullptr) {
+                throw Error(SDW_STATUS_INVALID_ARGUMENT, "context_describe: NULL argument");
+            }
+            if (info->struct_size < offsetof(sdw_context_info, device) + sizeof(info->device)) {
+                throw Error(SDW_STATUS_INVALID_ARGUMENT, "context_describe: sdw_context_info too small");
+            }
+            Context &described = *context(ctx);
+            described.described_ = described.describe();
+            info->device = described.described_.empty() ? nullptr : described.described_.c_str();
+        });
+    }
+
+    static sdw_status context_memory(sdw_context *ctx, sdw_memory_report *report,
+                                     sdw_error *err) noexcept {
+        return guard(err, [&] {
+            if (ctx == nullptr || report == nullptr) {
+                throw Error(SDW_STATUS_INVALID_ARGUMENT, "context_memory: NULL argument");
+            }
+            if (report->struct_size <
+                offsetof(sdw_memory_report, cache_bytes) + sizeof(report->cache_bytes)) {
+                throw Error(SDW_STATUS_INVALID_ARGUMENT, "context_memory: sdw_memory_report too small");
+            }
+            const MemoryReport memory = context(ctx)->memory();
+            report->weights_bytes = memory.weights_bytes;
+            report->plans_bytes = memory.plans_bytes;
+            report->cache_bytes = memory.cache_bytes;
+        });
+    }
+
     static sdw_status component_prepare(sdw_component *c, const sdw_tensor_view *inputs,
                                         uint64_t input_count, sdw_error *err) noexcept {
         return guard(err, [&] {
@@ -542,7 +602,7 @@ struct Adapter {
         static const sdw_plugin_api api = {
             sizeof(sdw_plugin_api), SDW_ABI_VERSION_MAJOR, required_host_minor<Plugin>(),
             &describe, &context_create, &context_destroy, &component_load, &component_destroy,
-            &component_prepare, &component_run};
+            &component_prepare, &component_run, &context_describe, &context_memory};
         return &api;
     }
 

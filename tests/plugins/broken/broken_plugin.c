@@ -59,7 +59,7 @@ static sdw_status component_run(sdw_component *component, const sdw_run_args *ar
 static sdw_plugin_api g_api = {
     sizeof(sdw_plugin_api), SDW_ABI_VERSION_MAJOR, SDW_ABI_VERSION_MINOR,
     describe, context_create, context_destroy, component_load, component_destroy,
-    NULL, component_run};
+    NULL, component_run, NULL, NULL};
 
 #if defined(BROKEN_PROBE_REFUSES)
 SDW_PLUGIN_EXPORT sdw_status sdw_plugin_probe(const sdw_host_api *host, sdw_error *err) {

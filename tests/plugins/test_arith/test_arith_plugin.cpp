@@ -16,7 +16,19 @@
 //
 // Context options (JSON object): {"delay_ms": N} sleeps N ms in every unet call,
 // polling should_cancel every millisecond; {"fail_on_step": K} makes the K-th unet
-// call of the context fail with SDW_STATUS_DEVICE_ERROR and a message.
+// call of the context fail with SDW_STATUS_DEVICE_ERROR and a message;
+// {"device": "name"} is what context_describe says (default: nothing, so the
+// plugin-wide device applies).
+//
+// ABI 1.1 memory report (context_memory), predictable for tests:
+//   weights_bytes  the byte_size of every weight given to the loaded components
+//   plans_bytes    4096 per loaded component that has been prepared
+//   cache_bytes    the context's unet call count (one byte per call), so a test sees
+//                  the report refreshed after a job
+//
+// Built twice: as libsdw_test_arith.so (ABI 1.1) and, with SDW_TEST_ARITH_V1_0, as
+// libsdw_test_arith_v1_0.so, which stands for a plugin built against ABI 1.0: its
+// table ends at component_run and requires 1.0 of the host.
 #include <sdw/plugin_api.hpp>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +36,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <thread>
 
 namespace sp = sdw::plugin;
@@ -34,6 +47,7 @@ namespace {
 struct ArithOptions {
     int64_t delay_ms = 0;
     int64_t fail_on_step = 0;  // 0 = never
+    std::string device;        // "" = the plugin-wide device
 };
 
 nlohmann::json parse_json_object(std::string_view text, const std::string &what) {
@@ -231,11 +245,59 @@ private:
     int64_t in_channels_, latent_channels_;
 };
 
+// What the context's memory report counts, shared with its components.
+struct ResidentBytes {
+    uint64_t weights = 0;
+    uint64_t plans = 0;
+};
+
+constexpr uint64_t kPlanBytes = 4096;
+
+// Wraps a component to count it in the context's memory report while it lives.
+class Resident final : public sp::Component {
+public:
+    Resident(std::unique_ptr<sp::Component> inner, ResidentBytes &resident, uint64_t weight_bytes)
+        : inner_(std::move(inner)), resident_(resident), weight_bytes_(weight_bytes) {
+        resident_.weights += weight_bytes_;
+    }
+    ~Resident() override {
+        resident_.weights -= weight_bytes_;
+        if (prepared_) resident_.plans -= kPlanBytes;
+    }
+    void prepare(std::span<const sdw_tensor_view> inputs) override {
+        inner_->prepare(inputs);
+        if (!prepared_) resident_.plans += kPlanBytes;
+        prepared_ = true;
+    }
+    void run(const sp::RunArgs &args) override { inner_->run(args); }
+
+private:
+    std::unique_ptr<sp::Component> inner_;
+    ResidentBytes &resident_;
+    uint64_t weight_bytes_;
+    bool prepared_ = false;
+};
+
 class ArithContext final : public sp::Context {
 public:
-    explicit ArithContext(ArithOptions options) : options_(options) {}
+    explicit ArithContext(ArithOptions options) : options_(std::move(options)) {}
 
     std::unique_ptr<sp::Component> load_component(const sp::ComponentDesc &desc) override {
+        uint64_t weight_bytes = 0;
+        for (const sdw_tensor_view &weight : desc.weights) weight_bytes += weight.byte_size;
+        return std::make_unique<Resident>(make_component(desc), resident_, weight_bytes);
+    }
+
+    std::string describe() const override { return options_.device; }
+    sp::MemoryReport memory() const override {
+        return {resident_.weights, resident_.plans, static_cast<uint64_t>(unet_calls_)};
+    }
+
+    const ArithOptions &options() const { return options_; }
+    int64_t next_unet_call() { return ++unet_calls_; }
+
+private:
+    std::unique_ptr<sp::Component> make_component(const sp::ComponentDesc &desc) {
         const std::string kind(desc.kind);
         const nlohmann::json config = parse_json_object(desc.config_json, kind + " config.json");
         if (kind == "text_encoder") {
@@ -248,12 +310,9 @@ public:
         throw sp::Error(SDW_STATUS_UNSUPPORTED, "unknown component kind '" + kind + "'");
     }
 
-    const ArithOptions &options() const { return options_; }
-    int64_t next_unet_call() { return ++unet_calls_; }
-
-private:
     ArithOptions options_;
     int64_t unet_calls_ = 0;
+    ResidentBytes resident_;
 };
 
 Unet::Unet(const nlohmann::json &config, ArithContext &context)
@@ -337,13 +396,21 @@ ArithOptions parse_options(const std::string &options_json) {
     const nlohmann::json options = parse_json_object(options_json, "test-arith options");
     ArithOptions parsed;
     for (const auto &[key, value] : options.items()) {
+        if (key == "device") {
+            if (!value.is_string()) {
+                throw sp::Error(SDW_STATUS_INVALID_ARGUMENT,
+                                "test-arith: option 'device' must be a string");
+            }
+            parsed.device = value.get<std::string>();
+            continue;
+        }
         int64_t *target = key == "delay_ms" ? &parsed.delay_ms
                           : key == "fail_on_step" ? &parsed.fail_on_step
                                                   : nullptr;
         if (target == nullptr) {
             throw sp::Error(SDW_STATUS_INVALID_ARGUMENT,
                             "test-arith: unknown option '" + key +
-                                "' (known: delay_ms, fail_on_step)");
+                                "' (known: delay_ms, fail_on_step, device)");
         }
         if (!value.is_number_integer() || value.get<int64_t>() < 0) {
             throw sp::Error(SDW_STATUS_INVALID_ARGUMENT,
@@ -361,8 +428,55 @@ struct ArithPlugin {
     static std::unique_ptr<sp::Context> create_context(const std::string &options_json) {
         return std::make_unique<ArithContext>(parse_options(options_json));
     }
+#if defined(SDW_TEST_ARITH_V1_0)
+    static constexpr uint32_t min_host_abi_minor = 0;
+#endif
 };
 
 }  // namespace
 
+#if defined(SDW_TEST_ARITH_V1_0)
+// A v1.0 table: the same functions up to component_run, struct_size ending there,
+// requiring minor 0. The 1.1 slots, beyond struct_size, hold functions that fail
+// loudly, so a host that reads past struct_size is caught rather than lucky.
+namespace {
+
+sdw_status read_past_table_describe(sdw_context *, sdw_context_info *, sdw_error *err) {
+    return sp::guard(err, [] {
+        throw sp::Error(SDW_STATUS_INTERNAL, "test-arith v1.0: host read context_describe "
+                                             "beyond the table's struct_size");
+    });
+}
+
+sdw_status read_past_table_memory(sdw_context *, sdw_memory_report *, sdw_error *err) {
+    return sp::guard(err, [] {
+        throw sp::Error(SDW_STATUS_INTERNAL, "test-arith v1.0: host read context_memory "
+                                             "beyond the table's struct_size");
+    });
+}
+
+}  // namespace
+
+extern "C" SDW_PLUGIN_EXPORT sdw_status sdw_plugin_init(const sdw_host_api *host,
+                                                        const sdw_plugin_api **out,
+                                                        sdw_error *err) {
+    const sdw_status status = sp::Adapter<ArithPlugin>::init(host, out, err);
+    if (status != SDW_STATUS_OK) return status;
+    static sdw_plugin_api v1_0 = [table = **out] {
+        sdw_plugin_api copy = table;
+        copy.struct_size = static_cast<uint32_t>(offsetof(sdw_plugin_api, context_describe));
+        copy.abi_minor = 0;
+        copy.context_describe = &read_past_table_describe;
+        copy.context_memory = &read_past_table_memory;
+        return copy;
+    }();
+    *out = &v1_0;
+    return SDW_STATUS_OK;
+}
+
+extern "C" SDW_PLUGIN_EXPORT sdw_status sdw_plugin_probe(const sdw_host_api *host, sdw_error *err) {
+    return sp::Adapter<ArithPlugin>::probe(host, err);
+}
+#else
 SDW_PLUGIN_DEFINE(ArithPlugin);
+#endif
