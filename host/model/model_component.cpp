@@ -4,6 +4,8 @@
 #include <set>
 #include <stdexcept>
 
+#include <sdw/tensor_views.hpp>
+
 #include "model/config_reader.h"
 
 namespace sdw {
@@ -96,16 +98,11 @@ ModelComponent ModelComponent::load(const fs::path& dir, ComponentKind kind,
     for (const SafetensorsFile& file : component.files_) {
         for (const TensorInfo& tensor : file.tensors()) {
             if (!canonical_tensor_name(kind, tensor.name)) continue;
-            sdw_tensor_view view{};
-            view.struct_size = sizeof(sdw_tensor_view);
-            view.name = component.names_[name_index++].c_str();
-            view.dtype = to_sdw_dtype(tensor.dtype);
-            view.ndim = static_cast<uint32_t>(tensor.shape.size());
-            std::copy(tensor.shape.begin(), tensor.shape.end(), view.shape);
             // The ABI's weight views are const by contract; the mapping is read-only anyway.
-            view.data = const_cast<void*>(tensor.data);
-            view.byte_size = tensor.byte_size;
-            component.weights_.push_back(view);
+            // The file reader checked that byte_size agrees with the shape, as make_view computes.
+            component.weights_.push_back(plugin::make_view(component.names_[name_index++].c_str(),
+                                                           to_sdw_dtype(tensor.dtype), tensor.shape,
+                                                           tensor.data));
         }
     }
     return component;
@@ -136,13 +133,7 @@ const sdw_tensor_view* ModelComponent::find(const std::string& canonical_name) c
 }
 
 sdw_component_desc ModelComponent::describe(const char* abi_kind) const {
-    sdw_component_desc desc{};
-    desc.struct_size = sizeof(sdw_component_desc);
-    desc.kind = abi_kind;
-    desc.config_json = config_text_.c_str();
-    desc.weights = weights_.data();
-    desc.weight_count = weights_.size();
-    return desc;
+    return plugin::make_component_desc(abi_kind, config_text_.c_str(), weights_);
 }
 
 void ModelComponent::drop_resident_pages() const noexcept {

@@ -5,35 +5,18 @@
 #include "plugin/plugin_errors.h"
 
 #include <sdw/plugin_api.h>
+#include <sdw/tensor_views.hpp>
 
 #include <stdexcept>
 
 namespace sdw {
 namespace {
 
-sdw_tensor_view make_view(const char *name, sdw_dtype dtype, const std::vector<int64_t> &shape,
-                          const void *data) {
-    if (shape.size() > SDW_MAX_DIMS) throw std::invalid_argument("too many dimensions");
-    sdw_tensor_view v{};
-    v.struct_size = sizeof(sdw_tensor_view);
-    v.name = name;
-    v.dtype = dtype;
-    v.ndim = static_cast<uint32_t>(shape.size());
-    uint64_t count = 1;
-    for (size_t i = 0; i < shape.size(); ++i) {
-        v.shape[i] = shape[i];
-        count *= static_cast<uint64_t>(shape[i]);
-    }
-    v.data = const_cast<void *>(data);  // the ABI's views are const for inputs by contract
-    v.byte_size = count * sdw_dtype_size(dtype);
-    return v;
-}
+using plugin::make_view;
 
-sdw_tensor_view output_view(const char *name, FloatTensor &t) {
-    return make_view(name, SDW_DTYPE_F32, t.shape, t.data.data());
-}
-
-sdw_tensor_view input_view(const char *name, const FloatTensor &t) {
+// A view into `t`, for inputs and outputs alike: the plugin writes only the outputs (which
+// this file never declares const), as the ABI's ownership rules say.
+sdw_tensor_view f32_view(const char *name, const FloatTensor &t) {
     return make_view(name, SDW_DTYPE_F32, t.shape, t.data.data());
 }
 
@@ -85,7 +68,7 @@ FloatTensor PluginComponents::encode_text(const std::vector<int32_t> &ids, int64
     // clip_skip 1 is the final, normed output; deeper skips take an earlier layer and
     // normalise it the same way (diffusers' clip_skip).
     sdw_tensor_view o =
-        output_view(clip_skip <= 1 ? "last_hidden_state" : "hidden_state_normed", out);
+        f32_view(clip_skip <= 1 ? "last_hidden_state" : "hidden_state_normed", out);
     run_component(text_encoder_, {&in, 1}, {&o, 1}, clip_skip, cancel);
     return out;
 }
@@ -94,10 +77,10 @@ FloatTensor PluginComponents::predict_noise(const FloatTensor &sample,
                                             const std::vector<float> &timesteps,
                                             const FloatTensor &context, const CancelCheck &cancel) {
     const sdw_tensor_view inputs[] = {
-        input_view("sample", sample),
+        f32_view("sample", sample),
         make_view("timestep", SDW_DTYPE_F32, {static_cast<int64_t>(timesteps.size())},
                   timesteps.data()),
-        input_view("encoder_hidden_states", context),
+        f32_view("encoder_hidden_states", context),
     };
     return run_unet(inputs, sample, cancel);
 }
@@ -109,12 +92,12 @@ FloatTensor PluginComponents::predict_noise_text_time(const FloatTensor &sample,
                                                       const FloatTensor &time_ids,
                                                       const CancelCheck &cancel) {
     const sdw_tensor_view inputs[] = {
-        input_view("sample", sample),
+        f32_view("sample", sample),
         make_view("timestep", SDW_DTYPE_F32, {static_cast<int64_t>(timesteps.size())},
                   timesteps.data()),
-        input_view("encoder_hidden_states", context),
-        input_view("text_embeds", text_embeds),
-        input_view("time_ids", time_ids),
+        f32_view("encoder_hidden_states", context),
+        f32_view("text_embeds", text_embeds),
+        f32_view("time_ids", time_ids),
     };
     return run_unet(inputs, sample, cancel);
 }
@@ -126,7 +109,7 @@ FloatTensor PluginComponents::run_unet(std::span<const sdw_tensor_view> inputs,
         prepared_unet_shape_ = sample.shape;
     }
     FloatTensor out({sample.shape.at(0), unet_out_channels_, sample.shape.at(2), sample.shape.at(3)});
-    sdw_tensor_view o = output_view("noise_pred", out);
+    sdw_tensor_view o = f32_view("noise_pred", out);
     run_component(unet_, inputs, {&o, 1}, 0, cancel);
     return out;
 }
@@ -145,29 +128,29 @@ TextEncoding PluginComponents::encode_text_layer(TextEncoderSlot encoder,
     TextEncoding out;
     out.hidden_state = FloatTensor({batch, length, hidden});
     if (with_pooled) out.pooled = FloatTensor({batch, pooled_dim});
-    sdw_tensor_view outs[] = {output_view("hidden_state", out.hidden_state),
-                              output_view("pooled", out.pooled)};
+    sdw_tensor_view outs[] = {f32_view("hidden_state", out.hidden_state),
+                              f32_view("pooled", out.pooled)};
     run_component(component, {&in, 1}, {outs, with_pooled ? 2u : 1u}, clip_skip, cancel);
     return out;
 }
 
 FloatTensor PluginComponents::decode(const FloatTensor &latents, const CancelCheck &cancel) {
-    const sdw_tensor_view in = input_view("latents", latents);
+    const sdw_tensor_view in = f32_view("latents", latents);
     FloatTensor out({latents.shape.at(0), vae_out_channels_, latents.shape.at(2) * vae_scale_factor_,
                      latents.shape.at(3) * vae_scale_factor_});
-    sdw_tensor_view o = output_view("image", out);
+    sdw_tensor_view o = f32_view("image", out);
     run_component(vae_decoder_, {&in, 1}, {&o, 1}, 0, cancel);
     return out;
 }
 
 std::pair<FloatTensor, FloatTensor> PluginComponents::encode(const FloatTensor &image,
                                                              const CancelCheck &cancel) {
-    const sdw_tensor_view in = input_view("image", image);
+    const sdw_tensor_view in = f32_view("image", image);
     const std::vector<int64_t> shape = {image.shape.at(0), latent_channels_,
                                         image.shape.at(2) / vae_scale_factor_,
                                         image.shape.at(3) / vae_scale_factor_};
     FloatTensor mean(shape), logvar(shape);
-    sdw_tensor_view outs[] = {output_view("mean", mean), output_view("logvar", logvar)};
+    sdw_tensor_view outs[] = {f32_view("mean", mean), f32_view("logvar", logvar)};
     run_component(vae_encoder_, {&in, 1}, outs, 0, cancel);
     return {std::move(mean), std::move(logvar)};
 }

@@ -1,5 +1,7 @@
 #include "compat_support.h"
 
+#include <sdw/tensor_views.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -20,13 +22,7 @@ std::unique_ptr<nn::Component> load_on_cpu(const ModelComponent &component, cons
 }
 
 sdw_component_desc EditedComponent::desc(const char *abi_kind) const {
-    sdw_component_desc d{};
-    d.struct_size = sizeof(d);
-    d.kind = abi_kind;
-    d.config_json = config.c_str();
-    d.weights = weights.data();
-    d.weight_count = weights.size();
-    return d;
+    return plugin::make_component_desc(abi_kind, config.c_str(), weights);
 }
 
 std::unique_ptr<nn::Component> EditedComponent::load_on_cpu(const char *abi_kind) const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sdw/plugin_api.h>
+#include <sdw/tensor_views.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -70,15 +71,7 @@ inline std::map<std::string, StoredTensor> read_safetensors(const std::string &p
 
 // A view of `t` named `name` (the string must outlive the view).
 inline sdw_tensor_view view_of(const std::string &name, const StoredTensor &t) {
-    sdw_tensor_view v{};
-    v.struct_size = sizeof v;
-    v.name = name.c_str();
-    v.dtype = t.dtype;
-    v.ndim = static_cast<uint32_t>(t.shape.size());
-    for (size_t i = 0; i < t.shape.size(); ++i) v.shape[i] = t.shape[i];
-    v.data = const_cast<unsigned char *>(t.bytes.data());
-    v.byte_size = t.bytes.size();
-    return v;
+    return sdw::plugin::make_view(name.c_str(), t.dtype, t.shape, t.bytes.data());
 }
 
 }  // namespace sdw::test

@@ -1,5 +1,6 @@
 // sdw-make-model: the models it writes have exactly the tensor names and shapes of the real
-// checkpoints (tests/fixtures/golden/keys) and open with the model folder reader.
+// checkpoints (tests/fixtures/golden/keys, plus the "text_model." prefix the real text encoders
+// carry) and open with the model folder reader.
 //
 // Size/speed trade-off: a full SD 1.5 at f16 is 2.1 GB; generating it takes ~5 s of CPU but
 // writing it took ~40 s on the shared CI disk. So the full-size folders of all three families
@@ -9,6 +10,7 @@
 // component (the SD VAE, 167 MB) written for real.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -35,6 +37,29 @@ Shapes key_file(const std::string& name) {
     Shapes shapes;
     for (const auto& [key, shape] : keys.items()) shapes[key] = shape.get<std::vector<int64_t>>();
     return shapes;
+}
+
+// Real checkpoints (transformers 4) name the CLIP text transformer's tensors "text_model.<rest>";
+// the ViT-L/14 key list has transformers 5's prefix-less names.
+Shapes with_text_model_prefix(const Shapes& shapes) {
+    Shapes prefixed;
+    for (const auto& [name, shape] : shapes) prefixed["text_model." + name] = shape;
+    return prefixed;
+}
+
+// Names that lack the prefix, apart from CLIPTextModelWithProjection's text_projection.weight.
+std::vector<std::string> unprefixed_names(const std::vector<std::string>& names) {
+    std::vector<std::string> out;
+    for (const std::string& name : names)
+        if (name.rfind("text_model.", 0) != 0 && name != "text_projection.weight") out.push_back(name);
+    return out;
+}
+
+std::vector<std::string> names_in_file(const sdw::ModelComponent& component) {
+    std::vector<std::string> names;
+    for (const sdw::SafetensorsFile& file : component.files())
+        for (const sdw::TensorInfo& t : file.tensors()) names.push_back(t.name);
+    return names;
 }
 
 Shapes shapes_of(const std::vector<sdw::TensorSpec>& tensors) {
@@ -67,7 +92,7 @@ TEST(MakeModelPlan, Sd15MatchesTheKeyFiles) {
     EXPECT_EQ(shapes_of(component(plan, "unet").tensors), key_file("sd15-unet-diffusers.json"));
     EXPECT_EQ(shapes_of(component(plan, "vae").tensors), key_file("sd-vae-diffusers.json"));
     EXPECT_EQ(shapes_of(component(plan, "text_encoder").tensors),
-              key_file("clip-vit-l14-text-diffusers.json"));
+              with_text_model_prefix(key_file("clip-vit-l14-text-diffusers.json")));
     for (const ComponentPlan& c : plan.components)
         for (const auto& t : c.tensors) EXPECT_EQ(t.dtype, sdw::DType::F16);
 }
@@ -77,7 +102,25 @@ TEST(MakeModelPlan, SdxlMatchesTheKeyFiles) {
     EXPECT_EQ(shapes_of(component(plan, "unet").tensors), key_file("sdxl-unet-diffusers.json"));
     EXPECT_EQ(shapes_of(component(plan, "vae").tensors), key_file("sd-vae-diffusers.json"));
     EXPECT_EQ(shapes_of(component(plan, "text_encoder").tensors),
-              key_file("clip-vit-l14-text-diffusers.json"));
+              with_text_model_prefix(key_file("clip-vit-l14-text-diffusers.json")));
+}
+
+TEST(MakeModelPlan, TextEncodersCarryTheTextModelPrefixOfRealCheckpoints) {
+    for (const Family family : {Family::Sd15, Family::Sd21, Family::Sdxl}) {
+        const ModelPlan plan = plan_model(family, sdw::DType::F16);
+        for (const char* folder : {"text_encoder", "text_encoder_2"}) {
+            if (family != Family::Sdxl && std::string(folder) == "text_encoder_2") continue;
+            std::vector<std::string> names;
+            for (const auto& t : component(plan, folder).tensors) names.push_back(t.name);
+            EXPECT_EQ(unprefixed_names(names), std::vector<std::string>{}) << folder;
+            EXPECT_NE(std::find(names.begin(), names.end(), "text_model.final_layer_norm.weight"),
+                      names.end())
+                << folder;
+        }
+    }
+    // SDXL's second encoder projects the pooled state outside text_model, as the real file has.
+    const ModelPlan sdxl = plan_model(Family::Sdxl, sdw::DType::F16);
+    EXPECT_EQ(component(sdxl, "text_encoder_2").tensors.back().name, "text_projection.weight");
 }
 
 TEST(MakeModelPlan, DerivedClipMatchesTheVitL14KeyFile) {
@@ -125,6 +168,10 @@ TEST(MakeModelTool, FullSizeSd15OpensWithEveryKeyFileTensor) {
     EXPECT_EQ(shapes_of(folder.unet()), key_file("sd15-unet-diffusers.json"));
     EXPECT_EQ(shapes_of(folder.vae()), key_file("sd-vae-diffusers.json"));
     EXPECT_EQ(shapes_of(folder.text_encoder()), key_file("clip-vit-l14-text-diffusers.json"));
+    // Written with the prefix real checkpoints carry; the reader strips it.
+    EXPECT_EQ(unprefixed_names(names_in_file(folder.text_encoder())), std::vector<std::string>{});
+    EXPECT_NE(folder.text_encoder().files().front().find("text_model.embeddings.token_embedding.weight"),
+              nullptr);
     for (const auto* c : {&folder.unet(), &folder.vae(), &folder.text_encoder()})
         for (const sdw_tensor_view& v : c->weights()) EXPECT_EQ(v.dtype, SDW_DTYPE_F16) << v.name;
     EXPECT_EQ(folder.unet_summary().cross_attention_dim, 768);
@@ -145,12 +192,15 @@ TEST(MakeModelTool, FullSizeSdxlOpensWithEveryKeyFileTensor) {
     EXPECT_EQ(shapes_of(folder.unet()), key_file("sdxl-unet-diffusers.json"));
     EXPECT_EQ(shapes_of(folder.vae()), key_file("sd-vae-diffusers.json"));
     EXPECT_EQ(shapes_of(folder.text_encoder()), key_file("clip-vit-l14-text-diffusers.json"));
+    EXPECT_EQ(unprefixed_names(names_in_file(folder.text_encoder())), std::vector<std::string>{});
     ASSERT_NE(folder.text_encoder_2(), nullptr);
     ASSERT_NE(folder.tokenizer_2(), nullptr);
     EXPECT_EQ(folder.tokenizer_2()->special_tokens_map.at("pad_token"), "!");
     // The second encoder was written with transformers' "text_model." prefix; the reader strips it.
     const sdw::ModelComponent& te2 = *folder.text_encoder_2();
     EXPECT_NE(te2.files().front().find("text_model.final_layer_norm.weight"), nullptr);
+    EXPECT_NE(te2.files().front().find("text_projection.weight"), nullptr);  // never prefixed
+    EXPECT_EQ(unprefixed_names(names_in_file(te2)), std::vector<std::string>{});
     EXPECT_NE(te2.find("final_layer_norm.weight"), nullptr);
     EXPECT_NE(te2.find("text_projection.weight"), nullptr);
     EXPECT_EQ(te2.weights().size(), 2u + 32u * 16u + 2u + 1u);
@@ -166,6 +216,8 @@ TEST(MakeModelTool, FullSizeSd21Opens) {
     EXPECT_EQ(folder.text_encoder_summary().hidden_size, 1024);
     EXPECT_EQ(folder.text_encoder_summary().num_hidden_layers, 23);
     EXPECT_EQ(folder.text_encoder_summary().hidden_act, "gelu");
+    EXPECT_EQ(unprefixed_names(names_in_file(folder.text_encoder())), std::vector<std::string>{});
+    EXPECT_NE(folder.text_encoder().find("encoder.layers.22.mlp.fc2.weight"), nullptr);
     EXPECT_TRUE(folder.unet_summary().use_linear_projection);
     EXPECT_EQ(folder.unet_summary().attention_head_dim, (std::vector<int64_t>{5, 10, 20, 20}));
     EXPECT_EQ(folder.scheduler_config().at("prediction_type"), "v_prediction");

@@ -20,23 +20,6 @@ std::string read_text(const std::string &path) {
     return text.str();
 }
 
-sdw_tensor_view make_view(const char *name, sdw_dtype dtype, const std::vector<int64_t> &shape,
-                          void *data) {
-    sdw_tensor_view view{};
-    view.struct_size = sizeof(view);
-    view.name = name;
-    view.dtype = dtype;
-    view.ndim = static_cast<uint32_t>(shape.size());
-    uint64_t count = 1;
-    for (size_t i = 0; i < shape.size(); ++i) {
-        view.shape[i] = shape[i];
-        count *= static_cast<uint64_t>(shape[i]);
-    }
-    view.data = data;
-    view.byte_size = count * sdw_dtype_size(dtype);
-    return view;
-}
-
 ComponentFiles ComponentFiles::open(const std::string &folder) {
     namespace fs = std::filesystem;
     std::string weights_path;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sdw/nn/component.h>
 #include <sdw/nn/ops.h>
+#include <sdw/tensor_views.hpp>
 
 #include <memory>
 #include <string>
@@ -28,8 +29,8 @@ struct ComponentFiles {
     sdw_component_desc desc(const char *kind) const;
 };
 
-sdw_tensor_view make_view(const char *name, sdw_dtype dtype, const std::vector<int64_t> &shape,
-                          void *data);
+// The installed toolkit's (sdw/tensor_views.hpp): a view of caller-owned data.
+using ::sdw::plugin::make_view;
 
 // A host-side tensor with a name, owning its data, for run inputs and outputs.
 struct HostTensor {

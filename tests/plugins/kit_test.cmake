@@ -1,6 +1,7 @@
 # The out-of-tree plugin kit, end to end: install the plugin API package into a
 # fresh prefix, configure and build examples/minimal-plugin against it alone
-# (find_package(sdw_plugin_api 1)), then load the result with LOADER.
+# (find_package(sdw_plugin_api 1)), run its own host-free test, then load the result
+# with LOADER.
 #   cmake -DBUILD_DIR=<sd-worker build> -DEXAMPLE_DIR=<examples/minimal-plugin>
 #         -DWORK_DIR=<scratch> -DGENERATOR=<gen> -DCXX_COMPILER=<c++> -DLOADER=<exe>
 #         -P kit_test.cmake
@@ -22,11 +23,14 @@ endfunction()
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 step(install ${CMAKE_COMMAND} --install ${BUILD_DIR} --component sdw_plugin_api --prefix ${prefix})
-if(NOT EXISTS ${prefix}/include/sdw/plugin_api.hpp)
-  message(FATAL_ERROR "the installed package lacks include/sdw/plugin_api.hpp")
-endif()
+foreach(header plugin_api.h plugin_api.hpp tensor_views.hpp)
+  if(NOT EXISTS ${prefix}/include/sdw/${header})
+    message(FATAL_ERROR "the installed package lacks include/sdw/${header}")
+  endif()
+endforeach()
 step(configure ${CMAKE_COMMAND} -S ${EXAMPLE_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
      -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release)
 step(build ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+step(self-test ${WORK_DIR}/build/minimal_plugin_test)
 step(load ${LOADER} ${WORK_DIR}/build/libminimal_plugin.so)
 message(STATUS "${step_output}")

@@ -1,6 +1,4 @@
 // Each refusal of the plugin loader, against a plugin broken in exactly that way.
-#include "owned_tensor.h"
-
 #include "plugin/host_api.h"
 #include "plugin/host_error.h"
 #include "plugin/plugin_context.h"
@@ -8,6 +6,7 @@
 #include "plugin/plugin_library.h"
 
 #include <gtest/gtest.h>
+#include <sdw/tensor_views.hpp>
 
 #include <string>
 
@@ -73,7 +72,7 @@ TEST(PluginLoader, MinorTooNewNamesBothVersions) {
     const PluginLoadError e = load_failure(broken("minor_too_new"));
     EXPECT_EQ(e.failure(), PluginLoadFailure::abi_minor_too_new);
     EXPECT_EQ(std::string(e.what()),
-              "built for plugin ABI v1.5, this host loads up to v1.0: " + broken("minor_too_new"));
+              "built for plugin ABI v1.6, this host loads up to v1.1: " + broken("minor_too_new"));
 }
 
 TEST(PluginLoader, ProbeRefusalCarriesThePluginsReason) {
@@ -122,7 +121,7 @@ TEST(PluginLoader, RunFailureWithoutMessageIsAPluginBug) {
     auto library = PluginLibrary::load(broken("run_silent"));
     PluginContext context = PluginContext::create(library);
     LoadedComponent component = context.load_component("noop", "{}", {});
-    auto out = test::OwnedTensor::zeros("out", {2});
+    plugin::OwnedTensor out("out", SDW_DTYPE_F32, {2});
     sdw_tensor_view out_view = out.view();
     try {
         component.run({}, {&out_view, 1});
@@ -165,7 +164,7 @@ TEST(PluginLoader, ContextCreateRefusalCarriesStatusAndMessage) {
         EXPECT_FALSE(e.plugin_bug());
         EXPECT_EQ(std::string(e.what()),
                   "context_create failed (INVALID_ARGUMENT): test-arith: unknown option 'bogus' "
-                  "(known: delay_ms, fail_on_step)");
+                  "(known: delay_ms, fail_on_step, device)");
     }
 }
 

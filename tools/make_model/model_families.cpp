@@ -13,6 +13,17 @@ bool ends_with(std::string_view text, std::string_view suffix) {
     return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
+// Real SD 1.x/2.x/SDXL checkpoints were saved by transformers 4, which names every CLIP text
+// transformer tensor "text_model.<rest>" (other tools, stable-diffusion.cpp among them, look for
+// it); the ViT-L/14 key list has transformers 5's prefix-less names.
+const std::string kTextModelPrefix = "text_model.";
+
+std::vector<TensorSpec> clip_vit_l14_tensors(DType dtype) {
+    std::vector<TensorSpec> tensors = key_list_tensors("clip-vit-l14-text-diffusers.json", dtype);
+    for (TensorSpec& t : tensors) t.name = kTextModelPrefix + t.name;
+    return tensors;
+}
+
 // SD 2.1's UNet differs from SD 1.5's only in these tensor shapes (see the header).
 std::vector<TensorSpec> sd21_unet_tensors(DType dtype) {
     std::vector<TensorSpec> tensors = key_list_tensors("sd15-unet-diffusers.json", dtype);
@@ -243,7 +254,7 @@ ModelPlan plan_model(Family family, DType dtype) {
             plan.scheduler_config = scheduler_config("PNDMScheduler", "epsilon");
             add("text_encoder", "model.safetensors",
                 clip_text_config("CLIPTextModel", kClipVitL, 12, "quick_gelu", 768, torch_dtype),
-                key_list_tensors("clip-vit-l14-text-diffusers.json", dtype));
+                clip_vit_l14_tensors(dtype));
             add("unet", unet_file, unet_config_common(),
                 key_list_tensors("sd15-unet-diffusers.json", dtype));
             add("vae", unet_file, vae_config(512, 0.18215),
@@ -256,7 +267,7 @@ ModelPlan plan_model(Family family, DType dtype) {
             plan.scheduler_config = scheduler_config("DDIMScheduler", "v_prediction");
             add("text_encoder", "model.safetensors",
                 clip_text_config("CLIPTextModel", kOpenClipVitH, 16, "gelu", 512, torch_dtype),
-                clip_text_tensors(kOpenClipVitH, dtype, ""));
+                clip_text_tensors(kOpenClipVitH, dtype, kTextModelPrefix));
             ojson unet = unet_config_common();
             unet["attention_head_dim"] = {5, 10, 20, 20};
             unet["cross_attention_dim"] = 1024;
@@ -282,12 +293,12 @@ ModelPlan plan_model(Family family, DType dtype) {
             plan.scheduler_config["use_karras_sigmas"] = false;
             add("text_encoder", "model.safetensors",
                 clip_text_config("CLIPTextModel", kClipVitL, 12, "quick_gelu", 768, torch_dtype),
-                key_list_tensors("clip-vit-l14-text-diffusers.json", dtype));
-            // transformers 5 keeps the prefix for CLIPTextModelWithProjection, as the real file has.
+                clip_vit_l14_tensors(dtype));
+            // text_projection.weight sits outside text_model, so it has no prefix.
             add("text_encoder_2", "model.safetensors",
                 clip_text_config("CLIPTextModelWithProjection", kOpenClipVitBigG, 20, "gelu", 1280,
                                  torch_dtype),
-                clip_text_tensors(kOpenClipVitBigG, dtype, "text_model."));
+                clip_text_tensors(kOpenClipVitBigG, dtype, kTextModelPrefix));
             ojson unet = unet_config_common();
             unet["addition_embed_type"] = "text_time";
             unet["addition_time_embed_dim"] = 256;

@@ -2,7 +2,10 @@
 // transformers configs, and every tensor's name and shape.
 //
 // Shapes come from the golden key lists of the real checkpoints where one exists (SD 1.5 UNet,
-// SD VAE, CLIP ViT-L/14 text encoder, SDXL UNet). The rest is derived:
+// SD VAE, CLIP ViT-L/14 text encoder, SDXL UNet). Names are the real checkpoints' too: every
+// text encoder tensor carries transformers 4's "text_model." prefix (the ViT-L/14 key list,
+// written by transformers 5, does not), except CLIPTextModelWithProjection's
+// text_projection.weight. The rest is derived:
 //   - SD 2.1 UNet: the SD 1.5 key list with the two differences of its architecture applied
 //     (use_linear_projection: proj_in/proj_out are [C, C] linears instead of [C, C, 1, 1] convs;
 //     cross_attention_dim 1024: attn2.to_k/to_v are [C, 1024]).
@@ -57,9 +60,9 @@ struct ClipTextShape {
     std::optional<int64_t> projection_dim;  // CLIPTextModelWithProjection: text_projection.weight
 };
 
-// The tensors of a CLIP text encoder. `name_prefix` is "" (transformers 5's CLIPTextModel) or
-// "text_model." (transformers 4, and CLIPTextModelWithProjection); text_projection.weight is
-// never prefixed.
+// The tensors of a CLIP text encoder. `name_prefix` is "text_model." (what the real checkpoints,
+// saved by transformers 4, carry, and what plan_model writes) or "" (transformers 5's
+// CLIPTextModel, as in the ViT-L/14 key list); text_projection.weight is never prefixed.
 std::vector<TensorSpec> clip_text_tensors(const ClipTextShape& shape, DType dtype,
                                           const std::string& name_prefix);
 

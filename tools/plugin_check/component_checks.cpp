@@ -53,8 +53,8 @@ void check_valid_run(CheckReport &report, const std::string &check, LoadedCompon
         return;
     }
     for (const Tensor &out : outcome.outputs) {
-        if (!out.all_finite()) {
-            report.fail(check, "output '" + out.name + "' holds NaN or infinity");
+        if (!all_finite(out)) {
+            report.fail(check, "output '" + out.name() + "' holds NaN or infinity");
             return;
         }
     }
@@ -93,14 +93,14 @@ void check_case(PluginContext &context, const ComponentCase &c, CheckReport &rep
     check_valid_run(report, label + " run", *component, c);
 
     std::vector<Tensor> extra_inputs = c.inputs;
-    extra_inputs.push_back(Tensor{"no_such_input", SDW_DTYPE_F32, {1}, std::vector<unsigned char>(4, 0)});
+    extra_inputs.emplace_back("no_such_input", SDW_DTYPE_F32, std::vector<int64_t>{1});
     expect_invalid_argument(report, label + " refuses unknown input",
                             run_case(*component, c, extra_inputs, c.outputs));
 
     std::vector<Tensor> misshapen = c.outputs;
-    misshapen.front().shape.back() += 1;
-    misshapen.front().bytes.resize(misshapen.front().bytes.size() +
-                                   misshapen.front().bytes.size() / (misshapen.front().shape.back() - 1));
+    std::vector<int64_t> wider = misshapen.front().shape();
+    wider.back() += 1;
+    misshapen.front() = Tensor(misshapen.front().name(), misshapen.front().dtype(), wider);
     expect_invalid_argument(report, label + " refuses wrong output shape",
                             run_case(*component, c, c.inputs, misshapen));
 

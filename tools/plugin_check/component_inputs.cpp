@@ -1,7 +1,6 @@
 #include "component_inputs.h"
 
 #include <cmath>
-#include <cstring>
 
 namespace sdw::plugin_check {
 namespace {
@@ -10,11 +9,7 @@ constexpr int64_t kLatentSize = 8;
 constexpr int64_t kTokens = 77;
 
 Tensor zeros(std::string name, std::vector<int64_t> shape, sdw_dtype dtype = SDW_DTYPE_F32) {
-    Tensor t{std::move(name), dtype, std::move(shape), {}};
-    int64_t count = 1;
-    for (int64_t d : t.shape) count *= d;
-    t.bytes.assign(static_cast<size_t>(count) * sdw_dtype_size(dtype), 0);
-    return t;
+    return Tensor(std::move(name), dtype, std::move(shape));
 }
 
 // Deterministic values in [lo, hi): a linear congruential sequence, so every run of
@@ -22,10 +17,9 @@ Tensor zeros(std::string name, std::vector<int64_t> shape, sdw_dtype dtype = SDW
 Tensor filled(std::string name, std::vector<int64_t> shape, float lo, float hi, uint32_t seed) {
     Tensor t = zeros(std::move(name), std::move(shape));
     uint32_t state = seed;
-    for (size_t i = 0; i < t.bytes.size() / sizeof(float); ++i) {
+    for (float &value : t.f32()) {
         state = state * 1664525u + 1013904223u;
-        const float value = lo + (hi - lo) * static_cast<float>(state >> 8) / 16777216.0f;
-        std::memcpy(t.bytes.data() + i * sizeof(float), &value, sizeof(float));
+        value = lo + (hi - lo) * static_cast<float>(state >> 8) / 16777216.0f;
     }
     return t;
 }
@@ -34,10 +28,8 @@ Tensor filled(std::string name, std::vector<int64_t> shape, float lo, float hi, 
 Tensor token_ids() {
     Tensor t = zeros("input_ids", {1, kTokens}, SDW_DTYPE_I32);
     const int32_t prompt[] = {49406, 320, 1929, 2368, 530, 518, 2117, 49407};
-    for (int64_t i = 0; i < kTokens; ++i) {
-        const int32_t id = i < 8 ? prompt[i] : 49407;
-        std::memcpy(t.bytes.data() + i * sizeof(int32_t), &id, sizeof(int32_t));
-    }
+    const std::span<int32_t> ids = t.i32();
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = i < 8 ? prompt[i] : 49407;
     return t;
 }
 
@@ -55,33 +47,12 @@ ComponentCase text_encoder_case(const ModelComponent &component, const TextEncod
 
 }  // namespace
 
-sdw_tensor_view Tensor::view() {
-    sdw_tensor_view v{};
-    v.struct_size = sizeof(v);
-    v.name = name.c_str();
-    v.dtype = dtype;
-    v.ndim = static_cast<uint32_t>(shape.size());
-    for (size_t i = 0; i < shape.size(); ++i) v.shape[i] = shape[i];
-    v.data = bytes.data();
-    v.byte_size = bytes.size();
-    return v;
-}
-
-bool Tensor::all_finite() const {
-    if (dtype != SDW_DTYPE_F32) return true;
-    for (size_t i = 0; i + sizeof(float) <= bytes.size(); i += sizeof(float)) {
-        float value;
-        std::memcpy(&value, bytes.data() + i, sizeof(float));
+bool all_finite(const Tensor &tensor) {
+    if (tensor.dtype() != SDW_DTYPE_F32) return true;
+    for (float value : tensor.f32()) {
         if (!std::isfinite(value)) return false;
     }
     return true;
-}
-
-std::vector<sdw_tensor_view> views_of(std::vector<Tensor> &tensors) {
-    std::vector<sdw_tensor_view> out;
-    out.reserve(tensors.size());
-    for (Tensor &t : tensors) out.push_back(t.view());
-    return out;
 }
 
 std::vector<ComponentCase> component_cases(const ModelFolder &model) {

@@ -5,6 +5,7 @@
 #include "model/model_folder.h"
 
 #include <sdw/plugin_api.h>
+#include <sdw/tensor_views.hpp>
 
 #include <cstdint>
 #include <string>
@@ -12,17 +13,11 @@
 
 namespace sdw::plugin_check {
 
-struct Tensor {
-    std::string name;
-    sdw_dtype dtype = SDW_DTYPE_F32;
-    std::vector<int64_t> shape;
-    std::vector<unsigned char> bytes;
+// A named tensor owning its bytes; view() hands it to the plugin.
+using Tensor = plugin::OwnedTensor;
+using plugin::views_of;
 
-    sdw_tensor_view view();
-    bool all_finite() const;  // F32 only; other dtypes count as finite
-};
-
-std::vector<sdw_tensor_view> views_of(std::vector<Tensor> &tensors);
+bool all_finite(const Tensor &tensor);  // F32 only; other dtypes count as finite
 
 struct ComponentCase {
     std::string kind;  // ABI kind: "text_encoder", "unet", "vae_decoder", "vae_encoder"
