@@ -46,7 +46,9 @@ Tensor random_tensor(sdw::nn::Ops &ops, const Shape &shape, std::mt19937 &rng, f
     std::vector<float> data(static_cast<size_t>(sdw::nn::shape_numel(shape)));
     std::normal_distribution<float> normal(0.0f, scale);
     for (float &v : data) v = normal(rng);
-    return ops.from_host(data.data(), shape);
+    Tensor t = ops.input(shape, sdw::nn::DType::F32);
+    ops.upload(t, data.data(), t.bytes());
+    return t;
 }
 
 // A weight as the plugin keeps a model's F16 weight (half precision, widened per call).
@@ -62,7 +64,7 @@ Tensor f16_weight(sdw::nn::Ops &ops, const Shape &shape, std::mt19937 &rng) {
     for (size_t i = 0; i < shape.size(); ++i) view.shape[i] = shape[i];
     view.data = halves.data();
     view.byte_size = static_cast<uint64_t>(n) * 2;
-    return ops.weight(view);
+    return ops.weight(view, sdw::nn::DType::F32);
 }
 
 struct Case {

@@ -84,7 +84,7 @@ TEST_F(Sd2Structure, LinearProjectionsRefuseConvolutionWeights) {
         unet.load_on_cpu("unet");
         FAIL() << "expected a ComponentError";
     } catch (const nn::ComponentError &e) {
-        EXPECT_EQ(e.status, SDW_STATUS_INVALID_ARGUMENT);
+        EXPECT_EQ(e.status(), SDW_STATUS_INVALID_ARGUMENT);
         EXPECT_NE(std::string(e.what()).find("proj_in.weight"), std::string::npos) << e.what();
     }
 }
@@ -122,7 +122,7 @@ TEST_F(Sd2Structure, HeadListOfTheWrongLengthIsRefused) {
         unet.load_on_cpu("unet");
         FAIL() << "expected a ComponentError";
     } catch (const nn::ComponentError &e) {
-        EXPECT_EQ(e.status, SDW_STATUS_INVALID_ARGUMENT);
+        EXPECT_EQ(e.status(), SDW_STATUS_INVALID_ARGUMENT);
         EXPECT_NE(std::string(e.what()).find("attention_head_dim"), std::string::npos) << e.what();
     }
 }

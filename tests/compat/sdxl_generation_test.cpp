@@ -119,7 +119,7 @@ TEST_F(SdxlModel, AddedConditioningIsRequiredAndChecked) {
             predict(std::move(tensors), 1, 16, 16);
             ADD_FAILURE() << "expected a refusal mentioning " << fragment;
         } catch (const nn::ComponentError &e) {
-            EXPECT_EQ(e.status, SDW_STATUS_INVALID_ARGUMENT);
+            EXPECT_EQ(e.status(), SDW_STATUS_INVALID_ARGUMENT);
             EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
         }
     };

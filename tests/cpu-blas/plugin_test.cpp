@@ -4,6 +4,7 @@
 #include "safetensors_file.h"
 
 #include <sdw/plugin_api.h>
+#include <sdw/tensor_views.hpp>
 
 #include <gtest/gtest.h>
 
@@ -71,7 +72,7 @@ protected:
         for (const auto &[name, t] : weights) names.push_back(name);
         std::vector<sdw_tensor_view> views;
         for (const std::string &name : names) views.push_back(sdw::test::view_of(name, weights.at(name)));
-        sdw_component_desc desc{sizeof desc, kind, config.c_str(), views.data(), views.size()};
+        const sdw_component_desc desc = sdw::plugin::make_component_desc(kind, config.c_str(), views);
         sdw_component *component = nullptr;
         EXPECT_EQ(api_->component_load(ctx, &desc, &component, err()), SDW_STATUS_OK) << err_.message;
         return component;
@@ -116,16 +117,8 @@ void expect_close(const std::vector<float> &got, const std::vector<float> &want,
     EXPECT_LE(worst, 0.0) << what << ": element " << at << " got " << got[at] << " want " << want[at];
 }
 
-sdw_tensor_view f32_view(const char *name, std::vector<float> &data, std::vector<int64_t> shape) {
-    sdw_tensor_view v{};
-    v.struct_size = sizeof v;
-    v.name = name;
-    v.dtype = SDW_DTYPE_F32;
-    v.ndim = static_cast<uint32_t>(shape.size());
-    for (size_t i = 0; i < shape.size(); ++i) v.shape[i] = shape[i];
-    v.data = data.data();
-    v.byte_size = data.size() * sizeof(float);
-    return v;
+sdw_tensor_view f32_view(const char *name, std::vector<float> &data, std::initializer_list<int64_t> shape) {
+    return sdw::plugin::make_view(name, SDW_DTYPE_F32, shape, data.data());
 }
 
 TEST_F(CpuBlasPluginTest, ProbesAndDescribesItself) {
@@ -171,7 +164,7 @@ TEST_F(CpuBlasPluginTest, ContextOptionsAcceptThreadsAndRefuseUnknownKeys) {
 
 TEST_F(CpuBlasPluginTest, UnknownComponentKindIsUnsupportedWithAMessage) {
     sdw_context *ctx = make_context();
-    sdw_component_desc desc{sizeof desc, "flux_transformer", "{}", nullptr, 0};
+    const sdw_component_desc desc = sdw::plugin::make_component_desc("flux_transformer", "{}", {});
     sdw_component *component = nullptr;
     EXPECT_EQ(api_->component_load(ctx, &desc, &component, err()), SDW_STATUS_UNSUPPORTED);
     EXPECT_EQ(component, nullptr);
@@ -206,17 +199,8 @@ TEST_F(CpuBlasGoldenTest, TextEncoderMatchesTransformers) {
     ASSERT_NE(te, nullptr);
     std::vector<int32_t> ids;
     for (int64_t id : golden.at("te.input_ids").as_i64()) ids.push_back(static_cast<int32_t>(id));
-    sdw_tensor_view ids_view{};
-    ids_view.struct_size = sizeof ids_view;
-    ids_view.name = "input_ids";
-    ids_view.dtype = SDW_DTYPE_I32;
-    ids_view.ndim = 2;
-    ids_view.shape[0] = 2;
-    ids_view.shape[1] = 77;
-    ids_view.data = ids.data();
-    ids_view.byte_size = ids.size() * 4;
     std::vector<float> hidden(2 * 77 * 32), pooled(2 * 32);
-    std::vector<sdw_tensor_view> in = {ids_view};
+    std::vector<sdw_tensor_view> in = {sdw::plugin::make_view("input_ids", SDW_DTYPE_I32, {2, 77}, ids.data())};
     std::vector<sdw_tensor_view> out = {f32_view("last_hidden_state", hidden, {2, 77, 32}),
                                         f32_view("pooled", pooled, {2, 32})};
     sdw_run_args args = run_args(in, out);
@@ -269,6 +253,46 @@ TEST_F(CpuBlasGoldenTest, UnetMatchesDiffusersAndHonoursCancellation) {
     args = run_args(run.in, run.out);
     EXPECT_EQ(api_->component_run(unet, &args, err()), SDW_STATUS_INVALID_ARGUMENT);
     api_->component_destroy(unet);
+    api_->context_destroy(ctx);
+}
+
+TEST_F(CpuBlasGoldenTest, ContextDescribesItsThreadsAndReportsItsMemory) {
+    ASSERT_NE(api_->context_describe, nullptr);
+    ASSERT_NE(api_->context_memory, nullptr);
+    sdw_context *ctx = make_context("{\"threads\": 1}");
+    sdw_context_info info{};
+    info.struct_size = sizeof info;
+    ASSERT_EQ(api_->context_describe(ctx, &info, err()), SDW_STATUS_OK) << err_.message;
+    EXPECT_NE(std::string(info.device).find("1 thread,"), std::string::npos) << info.device;
+
+    auto memory = [&] {
+        sdw_memory_report report{};
+        report.struct_size = sizeof report;
+        EXPECT_EQ(api_->context_memory(ctx, &report, err()), SDW_STATUS_OK) << err_.message;
+        return report;
+    };
+    EXPECT_EQ(memory().weights_bytes, 0u);
+    sdw_component *unet = load(ctx, "unet", "unet", "diffusion_pytorch_model.safetensors");
+    ASSERT_NE(unet, nullptr);
+    // tiny-sd's UNet is stored in F32: its weights, as floats, are what the context holds.
+    uint64_t stored = 0;
+    for (const auto &[name, t] : sdw::test::read_safetensors(fixture("models/tiny-sd/unet/diffusion_pytorch_model.safetensors")))
+        stored += t.bytes.size();
+    EXPECT_EQ(memory().weights_bytes, stored);
+
+    // The host's prepare-then-run path: shapes announced without data, then runs.
+    UnetRun run(golden);
+    std::vector<sdw_tensor_view> shapes = run.in;
+    for (sdw_tensor_view &v : shapes) v.data = nullptr;
+    ASSERT_EQ(api_->component_prepare(unet, shapes.data(), shapes.size(), err()), SDW_STATUS_OK) << err_.message;
+    sdw_run_args args = run_args(run.in, run.out);
+    ASSERT_EQ(api_->component_run(unet, &args, err()), SDW_STATUS_OK) << err_.message;
+    expect_close(run.noise, golden.at("unet.out").as_f32(), 1e-4, 1e-4, "unet.out after prepare");
+    EXPECT_EQ(memory().plans_bytes, 0u) << "cpu-blas plans are eager";
+
+    api_->component_destroy(unet);
+    EXPECT_EQ(memory().weights_bytes, 0u) << "a destroyed component's weights still count";
+    EXPECT_EQ(memory().cache_bytes, 0u) << "the UNet's cache outlived it";
     api_->context_destroy(ctx);
 }
 

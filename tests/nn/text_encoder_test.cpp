@@ -64,7 +64,7 @@ TEST_P(TextEncoderGolden, ClipSkipBeyondTheLayerCountIsRefused) {
         run_with(outputs, 9);
         FAIL() << "expected a ComponentError";
     } catch (const ComponentError &e) {
-        EXPECT_EQ(e.status, SDW_STATUS_INVALID_ARGUMENT);
+        EXPECT_EQ(e.status(), SDW_STATUS_INVALID_ARGUMENT);
         EXPECT_NE(std::string(e.what()).find("clip_skip 9"), std::string::npos) << e.what();
     }
 }

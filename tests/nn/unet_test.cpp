@@ -82,7 +82,7 @@ TEST_P(UnetGolden, CancellationStopsTheRun) {
         run(*unet_, inputs, outputs, options);
         FAIL() << "expected cancellation";
     } catch (const ComponentError &e) {
-        EXPECT_EQ(e.status, SDW_STATUS_CANCELLED);
+        EXPECT_EQ(e.status(), SDW_STATUS_CANCELLED);
     }
     EXPECT_EQ(polls, 3);
 }
@@ -99,7 +99,7 @@ TEST_P(UnetGolden, UnknownInputIsRefused) {
         run(*unet_, inputs, outputs);
         FAIL() << "expected a refusal";
     } catch (const ComponentError &e) {
-        EXPECT_EQ(e.status, SDW_STATUS_INVALID_ARGUMENT);
+        EXPECT_EQ(e.status(), SDW_STATUS_INVALID_ARGUMENT);
         EXPECT_NE(std::string(e.what()).find("guidance"), std::string::npos) << e.what();
     }
 }

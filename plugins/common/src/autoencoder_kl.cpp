@@ -2,8 +2,9 @@
 
 #include "config_reader.h"
 #include "layers.h"
-#include "run_io.h"
 #include "transformer_2d.h"
+
+#include <sdw/nn/component.h>
 
 #include <algorithm>
 
@@ -20,6 +21,9 @@ struct VaeConfig {
     int64_t in_channels = 3, out_channels = 3, latent_channels = 4;
     bool mid_attention = true;
     bool quant_conv = true, post_quant_conv = true;
+    // diffusers runs such a VAE in float32 whatever the pipeline's dtype (SD 1.x/2.x
+    // and SDXL VAEs overflow in half precision).
+    bool force_upcast = true;
 
     int64_t scale() const { return int64_t{1} << (channels.size() - 1); }
 };
@@ -35,6 +39,7 @@ VaeConfig read_config(const ConfigReader &cfg, bool encoder) {
     c.mid_attention = cfg.get_bool("mid_block_add_attention", true);
     c.quant_conv = cfg.get_bool("use_quant_conv", true);
     c.post_quant_conv = cfg.get_bool("use_post_quant_conv", true);
+    c.force_upcast = cfg.get_bool("force_upcast", true);
     cfg.require_default("act_fn", "silu");
     const char *key = encoder ? "down_block_types" : "up_block_types";
     const char *expected = encoder ? "DownEncoderBlock2D" : "UpDecoderBlock2D";
@@ -100,12 +105,16 @@ struct VaeLevel {
     bool resample = false;
 };
 
-class VaeDecoder final : public Component {
+// The dtype a VAE computes in: float32 when its config forces the upcast.
+DType vae_dtype(const Ops &ops, const VaeConfig &c) { return c.force_upcast ? DType::F32 : ops.compute_dtype(); }
+
+class VaeDecoder final : public Network {
 public:
-    VaeDecoder(Ops &ops, const sdw_component_desc &desc) : ops_(ops) {
+    VaeDecoder(Ops &ops, const sdw_component_desc &desc) {
         const ConfigReader cfg(desc.config_json, "vae_decoder");
         c_ = read_config(cfg, false);
-        const WeightStore ws(ops, desc, "vae_decoder");
+        act_ = vae_dtype(ops, c_);
+        const WeightStore ws(ops, desc, "vae_decoder", act_);
         const int64_t top = c_.channels.back(), g = c_.groups;
         if (c_.post_quant_conv)
             post_quant_conv_ = Conv2d::load(ws, "post_quant_conv", c_.latent_channels, c_.latent_channels, 1, 1, 0);
@@ -129,50 +138,57 @@ public:
         conv_out_ = Conv2d::load(ws, "decoder.conv_out", c_.channels.front(), c_.out_channels, 3, 1, 1);
     }
 
-    void run(const sdw_tensor_view *inputs, size_t input_count, sdw_tensor_view *outputs,
-             size_t output_count, const RunOptions &options) override {
-        const RunIo io("vae_decoder", inputs, input_count, outputs, output_count, {"latents"}, {"image"});
-        const sdw_tensor_view &latents_view = io.input("latents");
-        const std::vector<float> latents = io.read_f32(latents_view, 4);
-        const Shape in_shape = view_shape(latents_view);
-        if (in_shape[1] != c_.latent_channels || in_shape[0] <= 0 || in_shape[2] <= 0 || in_shape[3] <= 0)
-            io.fail("latents must be [B, " + std::to_string(c_.latent_channels) + ", h, w], got " +
-                    shape_str(in_shape));
-        sdw_tensor_view &image = *io.find_output("image");
-        io.check_output(image, {in_shape[0], c_.out_channels, in_shape[2] * c_.scale(), in_shape[3] * c_.scale()});
+    const char *kind() const override { return "vae_decoder"; }
+    std::vector<std::string> input_names() const override { return {"latents"}; }
+    std::vector<std::string> output_names() const override { return {"image"}; }
+    std::vector<std::string> default_outputs() const override { return {"image"}; }
 
-        Tensor x = ops_.from_host(latents.data(), in_shape);
-        if (c_.post_quant_conv) x = post_quant_conv_(ops_, x);
-        x = conv_in_(ops_, x);
-        check_cancelled(options);
-        x = mid_(ops_, std::move(x));
+    Signature bind(const IoRequest &io) const override {
+        const Shape in = io.f32_shape("latents", 4);
+        if (in[1] != c_.latent_channels || in[0] <= 0 || in[2] <= 0 || in[3] <= 0)
+            io.fail("latents must be [B, " + std::to_string(c_.latent_channels) + ", h, w], got " + shape_str(in));
+        Signature s;
+        s.inputs = {{"latents", DType::F32, in}};
+        s.outputs = {{"image", DType::F32, {in[0], c_.out_channels, in[2] * c_.scale(), in[3] * c_.scale()}}};
+        return s;
+    }
+
+    StagedInputs stage(const IoRequest &io, const Signature &) const override {
+        return {copy_bytes(io.require("latents"))};
+    }
+
+    std::vector<Tensor> forward(Ops &ops, const Signature &, const std::vector<Tensor> &in,
+                                SegmentBoundary &segments) const override {
+        Tensor x = ops.cast(in[0], act_);
+        if (c_.post_quant_conv) x = post_quant_conv_(ops, x);
+        x = conv_in_(ops, x);
+        x = mid_(ops, std::move(x));
+        segments.end_segment();
         for (const VaeLevel &level : levels_) {
-            for (const ResnetBlock2D &resnet : level.resnets) {
-                check_cancelled(options);
-                x = resnet(ops_, std::move(x), Tensor{});
-            }
-            if (level.resample) x = level.upsample(ops_, std::move(x));
+            for (const ResnetBlock2D &resnet : level.resnets) x = resnet(ops, std::move(x), Tensor{});
+            if (level.resample) x = level.upsample(ops, std::move(x));
+            segments.end_segment();
         }
-        check_cancelled(options);
-        x = conv_out_(ops_, norm_out_(ops_, x, /*silu=*/true));
-        io.write(ops_, x, image);
+        x = conv_out_(ops, norm_out_(ops, x, /*silu=*/true));
+        return {ops.cast(x, DType::F32)};
     }
 
 private:
-    Ops &ops_;
     VaeConfig c_;
+    DType act_ = DType::F32;
     Conv2d post_quant_conv_, conv_in_, conv_out_;
     VaeMidBlock mid_;
     std::vector<VaeLevel> levels_;
     GroupNorm norm_out_;
 };
 
-class VaeEncoder final : public Component {
+class VaeEncoder final : public Network {
 public:
-    VaeEncoder(Ops &ops, const sdw_component_desc &desc) : ops_(ops) {
+    VaeEncoder(Ops &ops, const sdw_component_desc &desc) {
         const ConfigReader cfg(desc.config_json, "vae_encoder");
         c_ = read_config(cfg, true);
-        const WeightStore ws(ops, desc, "vae_encoder");
+        act_ = vae_dtype(ops, c_);
+        const WeightStore ws(ops, desc, "vae_encoder", act_);
         const int64_t moments = 2 * c_.latent_channels;
         conv_in_ = Conv2d::load(ws, "encoder.conv_in", c_.in_channels, c_.channels.front(), 3, 1, 1);
         int64_t out = c_.channels.front();
@@ -196,55 +212,55 @@ public:
         if (c_.quant_conv) quant_conv_ = Conv2d::load(ws, "quant_conv", moments, moments, 1, 1, 0);
     }
 
-    void run(const sdw_tensor_view *inputs, size_t input_count, sdw_tensor_view *outputs,
-             size_t output_count, const RunOptions &options) override {
-        const RunIo io("vae_encoder", inputs, input_count, outputs, output_count, {"image"}, {"mean", "logvar"});
-        const sdw_tensor_view &image_view = io.input("image");
-        const std::vector<float> image = io.read_f32(image_view, 4);
-        const Shape in_shape = view_shape(image_view);
+    const char *kind() const override { return "vae_encoder"; }
+    std::vector<std::string> input_names() const override { return {"image"}; }
+    std::vector<std::string> output_names() const override { return {"mean", "logvar"}; }
+    std::vector<std::string> default_outputs() const override { return {"mean", "logvar"}; }
+
+    Signature bind(const IoRequest &io) const override {
+        const Shape in = io.f32_shape("image", 4);
         const int64_t scale = c_.scale();
-        if (in_shape[1] != c_.in_channels || in_shape[0] <= 0 || in_shape[2] <= 0 || in_shape[3] <= 0 ||
-            in_shape[2] % scale != 0 || in_shape[3] % scale != 0)
+        if (in[1] != c_.in_channels || in[0] <= 0 || in[2] <= 0 || in[3] <= 0 || in[2] % scale != 0 ||
+            in[3] % scale != 0)
             io.fail("image must be [B, " + std::to_string(c_.in_channels) + ", H, W] with H and W multiples of " +
-                    std::to_string(scale) + ", got " + shape_str(in_shape));
-        const int64_t batch = in_shape[0], h = in_shape[2] / scale, w = in_shape[3] / scale;
-        const Shape latent_shape{batch, c_.latent_channels, h, w};
-        sdw_tensor_view *mean = io.find_output("mean");
-        sdw_tensor_view *logvar = io.find_output("logvar");
-        if (mean) io.check_output(*mean, latent_shape);
-        if (logvar) io.check_output(*logvar, latent_shape);
+                    std::to_string(scale) + ", got " + shape_str(in));
+        const Shape latent{in[0], c_.latent_channels, in[2] / scale, in[3] / scale};
+        Signature s;
+        s.inputs = {{"image", DType::F32, in}};
+        for (const char *name : {"mean", "logvar"})
+            if (io.wants(name)) s.outputs.push_back({name, DType::F32, latent});
+        return s;
+    }
 
-        Tensor x = conv_in_(ops_, ops_.from_host(image.data(), in_shape));
+    StagedInputs stage(const IoRequest &io, const Signature &) const override {
+        return {copy_bytes(io.require("image"))};
+    }
+
+    std::vector<Tensor> forward(Ops &ops, const Signature &s, const std::vector<Tensor> &in,
+                                SegmentBoundary &segments) const override {
+        Tensor x = conv_in_(ops, ops.cast(in[0], act_));
         for (const VaeLevel &level : levels_) {
-            for (const ResnetBlock2D &resnet : level.resnets) {
-                check_cancelled(options);
-                x = resnet(ops_, std::move(x), Tensor{});
-            }
-            if (level.resample) x = level.downsample(ops_, std::move(x));
+            for (const ResnetBlock2D &resnet : level.resnets) x = resnet(ops, std::move(x), Tensor{});
+            if (level.resample) x = level.downsample(ops, std::move(x));
+            segments.end_segment();
         }
-        check_cancelled(options);
-        x = mid_(ops_, std::move(x));
-        x = conv_out_(ops_, norm_out_(ops_, x, /*silu=*/true));
-        if (c_.quant_conv) x = quant_conv_(ops_, x);
-
+        x = mid_(ops, std::move(x));
+        x = conv_out_(ops, norm_out_(ops, x, /*silu=*/true));
+        if (c_.quant_conv) x = quant_conv_(ops, x);
         // Moments are [B, 2 * latent, h, w]: mean channels first, then logvar (torch.chunk).
-        std::vector<float> moments(static_cast<size_t>(x.numel()));
-        ops_.to_host(x, moments.data());
-        const size_t plane = static_cast<size_t>(c_.latent_channels * h * w);
-        std::vector<float> means(plane * static_cast<size_t>(batch)), logvars(means.size());
-        for (int64_t b = 0; b < batch; ++b) {
-            const float *src = moments.data() + static_cast<size_t>(b) * 2 * plane;
-            std::copy_n(src, plane, means.data() + static_cast<size_t>(b) * plane);
-            std::transform(src + plane, src + 2 * plane, logvars.data() + static_cast<size_t>(b) * plane,
-                           [](float v) { return std::clamp(v, -30.0f, 20.0f); });
+        x = ops.cast(x, DType::F32);
+        std::vector<Tensor> out;
+        for (const TensorSpec &o : s.outputs) {
+            if (o.name == "mean") out.push_back(ops.narrow(x, 1, 0, c_.latent_channels));
+            if (o.name == "logvar")
+                out.push_back(ops.clamp(ops.narrow(x, 1, c_.latent_channels, c_.latent_channels), -30.0f, 20.0f));
         }
-        if (mean) io.write(means, *mean);
-        if (logvar) io.write(logvars, *logvar);
+        return out;
     }
 
 private:
-    Ops &ops_;
     VaeConfig c_;
+    DType act_ = DType::F32;
     Conv2d conv_in_, conv_out_, quant_conv_;
     std::vector<VaeLevel> levels_;
     VaeMidBlock mid_;
@@ -253,11 +269,11 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Component> load_vae_decoder(Ops &ops, const sdw_component_desc &desc) {
+std::unique_ptr<Network> load_vae_decoder(Ops &ops, const sdw_component_desc &desc) {
     return std::make_unique<VaeDecoder>(ops, desc);
 }
 
-std::unique_ptr<Component> load_vae_encoder(Ops &ops, const sdw_component_desc &desc) {
+std::unique_ptr<Network> load_vae_encoder(Ops &ops, const sdw_component_desc &desc) {
     return std::make_unique<VaeEncoder>(ops, desc);
 }
 

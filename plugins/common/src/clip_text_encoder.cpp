@@ -2,7 +2,8 @@
 
 #include "config_reader.h"
 #include "layers.h"
-#include "run_io.h"
+
+#include <sdw/nn/component.h>
 
 #include <algorithm>
 
@@ -61,11 +62,15 @@ struct ClipLayer {
     Linear q, k, v, out, fc1, fc2;
 };
 
-class ClipTextEncoder final : public Component {
+// Device inputs: token ids, their positions, and the row of each sequence's EOS token
+// in the flattened [B * L] states (for pooled), all computed on the host from input_ids.
+enum ClipInput { kIds, kPositions, kEosRows };
+
+class ClipTextEncoder final : public Network {
 public:
-    ClipTextEncoder(Ops &ops, const sdw_component_desc &desc) : ops_(ops) {
+    ClipTextEncoder(Ops &ops, const sdw_component_desc &desc) : act_(ops.compute_dtype()) {
         const ConfigReader cfg(desc.config_json, kName);
-        const WeightStore ws(ops, desc, kName, "text_model.");
+        const WeightStore ws(ops, desc, kName, act_);
         c_ = read_config(cfg, ws);
         const int64_t d = c_.hidden;
         token_embedding_ = ws.take("embeddings.token_embedding.weight", {c_.vocab, d});
@@ -88,79 +93,113 @@ public:
             projection_ = Linear::load(ws, "text_projection", d, c_.projection_dim, false);
     }
 
-    void run(const sdw_tensor_view *inputs, size_t input_count, sdw_tensor_view *outputs,
-             size_t output_count, const RunOptions &options) override {
-        const RunIo io(kName, inputs, input_count, outputs, output_count, {"input_ids"},
-                       {"last_hidden_state", "hidden_state", "hidden_state_normed", "pooled"});
-        const sdw_tensor_view &ids_view = io.input("input_ids");
-        const std::vector<int32_t> ids = io.read_ids(ids_view, 2);
-        const int64_t batch = ids_view.shape[0], length = ids_view.shape[1];
+    const char *kind() const override { return kName; }
+    std::vector<std::string> input_names() const override { return {"input_ids"}; }
+    std::vector<std::string> output_names() const override {
+        return {"last_hidden_state", "hidden_state", "hidden_state_normed", "pooled"};
+    }
+    std::vector<std::string> default_outputs() const override { return {"last_hidden_state", "pooled"}; }
+
+    Signature bind(const IoRequest &io) const override {
+        const sdw_tensor_view &ids = io.require("input_ids");
+        if ((ids.dtype != SDW_DTYPE_I32 && ids.dtype != SDW_DTYPE_I64) || ids.ndim != 2)
+            io.fail("input input_ids must be I32 of rank 2");
+        const int64_t batch = ids.shape[0], length = ids.shape[1];
         if (batch <= 0 || length <= 0 || length > c_.max_positions)
-            io.fail("input_ids must be [B, L] with 1 <= L <= " + std::to_string(c_.max_positions) +
-                    ", got " + shape_str(view_shape(ids_view)));
-        for (int32_t id : ids)
+            io.fail("input_ids must be [B, L] with 1 <= L <= " + std::to_string(c_.max_positions) + ", got " +
+                    shape_str(view_shape(ids)));
+        Signature s;
+        // hidden_states[-clip_skip] in transformers' numbering: the output of layer
+        // layers - clip_skip + 1 (1-based).
+        s.clip_skip = std::max(io.clip_skip, 1);
+        const bool hidden = io.wants("hidden_state") || io.wants("hidden_state_normed");
+        if (hidden && s.clip_skip > c_.layers)
+            io.fail("clip_skip " + std::to_string(s.clip_skip) + " exceeds the " + std::to_string(c_.layers) +
+                    " encoder layers");
+        if (!hidden) s.clip_skip = 1;  // no output depends on it: one plan for all values
+        s.inputs = {{"input_ids", DType::I32, {batch * length}},
+                    {"position_ids", DType::I32, {batch * length}},
+                    {"eos_rows", DType::I32, {batch}}};
+        const Shape states{batch, length, c_.hidden};
+        for (const char *name : {"last_hidden_state", "hidden_state", "hidden_state_normed"})
+            if (io.wants(name)) s.outputs.push_back({name, DType::F32, states});
+        if (io.wants("pooled"))
+            s.outputs.push_back({"pooled", DType::F32, {batch, c_.with_projection ? c_.projection_dim : c_.hidden}});
+        return s;
+    }
+
+    StagedInputs stage(const IoRequest &io, const Signature &s) const override {
+        const sdw_tensor_view &view = io.require("input_ids");
+        const int64_t batch = s.inputs[kEosRows].shape[0], length = s.inputs[kIds].shape[0] / batch;
+        std::vector<int32_t> ids(static_cast<size_t>(batch * length));
+        for (size_t i = 0; i < ids.size(); ++i) {
+            int64_t id = 0;
+            if (view.dtype == SDW_DTYPE_I64) {
+                id = static_cast<const int64_t *>(view.data)[i];
+            } else {
+                id = static_cast<const int32_t *>(view.data)[i];
+            }
             if (id < 0 || id >= c_.vocab)
                 io.fail("input_ids holds token " + std::to_string(id) + " outside the vocabulary of " +
                         std::to_string(c_.vocab));
+            ids[i] = static_cast<int32_t>(id);
+        }
+        std::vector<int32_t> positions(ids.size()), eos_rows(static_cast<size_t>(batch));
+        for (size_t i = 0; i < positions.size(); ++i)
+            positions[i] = static_cast<int32_t>(static_cast<int64_t>(i) % length);
+        for (int64_t b = 0; b < batch; ++b)
+            eos_rows[static_cast<size_t>(b)] = static_cast<int32_t>(b * length + eos_position(ids, b, length));
+        return {as_bytes(ids), as_bytes(positions), as_bytes(eos_rows)};
+    }
 
+    std::vector<Tensor> forward(Ops &ops, const Signature &s, const std::vector<Tensor> &in,
+                                SegmentBoundary &) const override {
+        const int64_t batch = s.inputs[kEosRows].shape[0], length = s.inputs[kIds].shape[0] / batch;
         const Shape states{batch, length, c_.hidden};
-        sdw_tensor_view *last = io.find_output("last_hidden_state");
-        sdw_tensor_view *hidden = io.find_output("hidden_state");
-        sdw_tensor_view *hidden_normed = io.find_output("hidden_state_normed");
-        sdw_tensor_view *pooled = io.find_output("pooled");
-        for (sdw_tensor_view *view : {last, hidden, hidden_normed})
-            if (view) io.check_output(*view, states);
-        if (pooled)
-            io.check_output(*pooled, {batch, c_.with_projection ? c_.projection_dim : c_.hidden});
-
-        // hidden_states[-clip_skip] in transformers' numbering: the output of layer
-        // layers - clip_skip + 1 (1-based).
-        const int clip_skip = std::max(options.clip_skip, 1);
-        if ((hidden || hidden_normed) && clip_skip > c_.layers)
-            io.fail("clip_skip " + std::to_string(clip_skip) + " exceeds the " +
-                    std::to_string(c_.layers) + " encoder layers");
-        const int selected_layer = c_.layers - clip_skip + 1;
-        const bool need_final = last || pooled;
+        auto wants = [&](const char *name) {
+            return std::any_of(s.outputs.begin(), s.outputs.end(), [&](const TensorSpec &o) { return o.name == name; });
+        };
+        const bool need_final = wants("last_hidden_state") || wants("pooled");
+        const int selected_layer = c_.layers - s.clip_skip + 1;
         const int layers_to_run = need_final ? c_.layers : selected_layer;
 
-        Tensor x = embed(ids, batch, length);
+        Tensor x = ops.add(ops.gather_rows(token_embedding_, in[kIds]),
+                           ops.gather_rows(position_embedding_, in[kPositions]));
+        x = ops.reshape(ops.cast(x, act_), states);
+        Tensor hidden, hidden_normed;
         for (int i = 1; i <= layers_to_run; ++i) {
-            check_cancelled(options);
-            x = encoder_layer(layers_[static_cast<size_t>(i - 1)], std::move(x));
+            x = encoder_layer(ops, layers_[static_cast<size_t>(i - 1)], std::move(x));
             if (i == selected_layer) {
-                if (hidden) io.write(ops_, x, *hidden);
-                if (hidden_normed) io.write(ops_, final_norm_(ops_, x), *hidden_normed);
+                if (wants("hidden_state")) hidden = x;
+                if (wants("hidden_state_normed")) hidden_normed = final_norm_(ops, x);
             }
         }
-        if (!need_final) return;
-        Tensor normed = final_norm_(ops_, x);
+        Tensor normed = need_final ? final_norm_(ops, x) : Tensor{};
         x = Tensor{};
-        std::vector<float> host_states(static_cast<size_t>(normed.numel()));
-        ops_.to_host(normed, host_states.data());
-        if (last) io.write(host_states, *last);
-        if (pooled) write_pooled(io, ids, host_states, batch, length, *pooled);
+        std::vector<Tensor> out;
+        for (const TensorSpec &o : s.outputs) {
+            if (o.name == "last_hidden_state") out.push_back(ops.cast(normed, DType::F32));
+            if (o.name == "hidden_state") out.push_back(ops.cast(hidden, DType::F32));
+            if (o.name == "hidden_state_normed") out.push_back(ops.cast(hidden_normed, DType::F32));
+            if (o.name == "pooled") {
+                Tensor pooled = ops.gather_rows(ops.reshape(normed, {batch * length, c_.hidden}), in[kEosRows]);
+                if (c_.with_projection) pooled = projection_(ops, pooled);
+                out.push_back(ops.cast(pooled, DType::F32));
+            }
+        }
+        return out;
     }
 
 private:
-    Tensor embed(const std::vector<int32_t> &ids, int64_t batch, int64_t length) {
-        std::vector<int32_t> positions(static_cast<size_t>(batch * length));
-        for (size_t i = 0; i < positions.size(); ++i)
-            positions[i] = static_cast<int32_t>(static_cast<int64_t>(i) % length);
-        const Shape shape{batch, length, c_.hidden};
-        Tensor tokens = ops_.reshape(ops_.embedding(ids, token_embedding_), shape);
-        Tensor where = ops_.reshape(ops_.embedding(positions, position_embedding_), shape);
-        return ops_.add(tokens, where);
-    }
-
-    Tensor encoder_layer(const ClipLayer &layer, Tensor x) {
-        Tensor h = layer.norm1(ops_, x);
-        Tensor q = layer.q(ops_, h), k = layer.k(ops_, h), v = layer.v(ops_, h);
-        h = layer.out(ops_, ops_.attention(q, k, v, c_.heads, /*causal=*/true));
+    Tensor encoder_layer(Ops &ops, const ClipLayer &layer, Tensor x) const {
+        Tensor h = layer.norm1(ops, x);
+        Tensor q = layer.q(ops, h), k = layer.k(ops, h), v = layer.v(ops, h);
+        h = layer.out(ops, ops.attention(q, k, v, c_.heads, /*causal=*/true));
         q = k = v = Tensor{};
-        x = ops_.add(x, h);
-        h = layer.fc1(ops_, layer.norm2(ops_, x));
-        h = c_.quick_gelu ? ops_.quick_gelu(h) : ops_.gelu(h);
-        return ops_.add(x, layer.fc2(ops_, h));
+        x = ops.add(x, h);
+        h = layer.fc1(ops, layer.norm2(ops, x));
+        h = c_.quick_gelu ? ops.quick_gelu(h) : ops.gelu(h);
+        return ops.add(x, layer.fc2(ops, h));
     }
 
     // transformers picks the EOS position as the first occurrence of eos_token_id,
@@ -174,24 +213,7 @@ private:
         return 0;
     }
 
-    void write_pooled(const RunIo &io, const std::vector<int32_t> &ids,
-                      const std::vector<float> &states, int64_t batch, int64_t length,
-                      sdw_tensor_view &out) {
-        const int64_t d = c_.hidden;
-        std::vector<float> rows(static_cast<size_t>(batch * d));
-        for (int64_t b = 0; b < batch; ++b) {
-            const int64_t at = eos_position(ids, b, length);
-            std::copy_n(states.data() + (b * length + at) * d, d, rows.data() + b * d);
-        }
-        if (!c_.with_projection) {
-            io.write(rows, out);
-            return;
-        }
-        Tensor pooled = ops_.from_host(rows.data(), {batch, d});
-        io.write(ops_, projection_(ops_, pooled), out);
-    }
-
-    Ops &ops_;
+    DType act_;
     ClipConfig c_;
     Tensor token_embedding_, position_embedding_;
     std::vector<ClipLayer> layers_;
@@ -201,7 +223,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Component> load_clip_text_encoder(Ops &ops, const sdw_component_desc &desc) {
+std::unique_ptr<Network> load_clip_text_encoder(Ops &ops, const sdw_component_desc &desc) {
     return std::make_unique<ClipTextEncoder>(ops, desc);
 }
 

@@ -2,12 +2,12 @@
 // component.
 #pragma once
 
-#include <sdw/nn/component.h>
+#include <sdw/nn/network.h>
 
 #include <memory>
 
 namespace sdw::nn {
 
-std::unique_ptr<Component> load_clip_text_encoder(Ops &ops, const sdw_component_desc &desc);
+std::unique_ptr<Network> load_clip_text_encoder(Ops &ops, const sdw_component_desc &desc);
 
 }  // namespace sdw::nn

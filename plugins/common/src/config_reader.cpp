@@ -12,11 +12,11 @@ ConfigReader::ConfigReader(const char *config_json, std::string component)
 }
 
 void ConfigReader::fail_invalid(const std::string &message) const {
-    throw ComponentError(SDW_STATUS_INVALID_ARGUMENT, component_ + " config: " + message);
+    throw Error(SDW_STATUS_INVALID_ARGUMENT, component_ + " config: " + message);
 }
 
 void ConfigReader::fail_unsupported(const std::string &message) const {
-    throw ComponentError(SDW_STATUS_UNSUPPORTED, component_ + " config: " + message);
+    throw Error(SDW_STATUS_UNSUPPORTED, component_ + " config: " + message);
 }
 
 const nlohmann::json *ConfigReader::lookup(const std::string &key) const {

@@ -25,7 +25,7 @@ Conv2d Conv2d::load(const WeightStore &ws, const std::string &prefix, int64_t in
 GroupNorm GroupNorm::load(const WeightStore &ws, const std::string &prefix, int64_t channels,
                           int groups, float eps) {
     if (groups <= 0 || channels % groups != 0)
-        throw ComponentError(SDW_STATUS_INVALID_ARGUMENT,
+        throw Error(SDW_STATUS_INVALID_ARGUMENT,
                              ws.component() + ": " + prefix + " normalizes " +
                                  std::to_string(channels) + " channels in " +
                                  std::to_string(groups) + " groups, which does not divide");
@@ -96,22 +96,18 @@ Tensor Upsample2D::operator()(Ops &ops, Tensor x) const {
 }
 
 Tensor Upsample2D::operator()(Ops &ops, Tensor x, int64_t out_h, int64_t out_w) const {
-    const int64_t batch = x.dim(0), channels = x.dim(1), h = x.dim(2), w = x.dim(3);
+    const int64_t h = x.dim(2), w = x.dim(3);
     if (out_h > 2 * h || out_h < 2 * h - 1 || out_w > 2 * w || out_w < 2 * w - 1)
-        throw ComponentError(SDW_STATUS_INTERNAL, "upsample from " + shape_str(x.shape) + " to " +
+        throw Error(SDW_STATUS_INTERNAL, "upsample from " + shape_str(x.shape) + " to " +
                                                       std::to_string(out_h) + "x" + std::to_string(out_w));
     // For an output of 2n - 1 from n, torch's nearest source index floor(i * n / (2n - 1))
     // equals floor(i / 2) for every i < 2n - 1: the 2x upsampling with its last row
-    // (column) dropped. The crops are row slices of reshaped views.
+    // (column) dropped.
     Tensor up = ops.upsample_nearest2x(x);
     x = Tensor{};
-    if (out_h != 2 * h) {
-        up = ops.slice_rows(ops.reshape(up, {batch * channels, 2 * h, 2 * w}), 0, out_h);
-    }
-    if (out_w != 2 * w) {
-        up = ops.slice_rows(ops.reshape(up, {batch * channels * out_h, 2 * w, 1}), 0, out_w);
-    }
-    return conv(ops, ops.reshape(up, {batch, channels, out_h, out_w}));
+    if (out_h != 2 * h) up = ops.narrow(up, 2, 0, out_h);
+    if (out_w != 2 * w) up = ops.narrow(up, 3, 0, out_w);
+    return conv(ops, up);
 }
 
 }  // namespace sdw::nn

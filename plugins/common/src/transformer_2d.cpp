@@ -21,13 +21,20 @@ Tensor Attention::operator()(Ops &ops, const Tensor &x, const Tensor &context) c
     Tensor q = to_q(ops, x);
     Tensor k = to_k(ops, source);
     Tensor v = to_v(ops, source);
-    Tensor o = ops.attention(q, k, v, heads, /*causal=*/false);
+    const DType dtype = q.dtype;
+    if (upcast) {
+        q = ops.cast(q, DType::F32);
+        k = ops.cast(k, DType::F32);
+        v = ops.cast(v, DType::F32);
+    }
+    Tensor o = ops.cast(ops.attention(q, k, v, heads, /*causal=*/false), dtype);
     q = k = v = Tensor{};
     return to_out(ops, o);
 }
 
 BasicTransformerBlock BasicTransformerBlock::load(const WeightStore &ws, const std::string &prefix,
-                                                  int64_t dim, int heads, int64_t context_dim) {
+                                                  int64_t dim, int heads, int64_t context_dim,
+                                                  bool upcast_attention) {
     BasicTransformerBlock block;
     const int64_t head_dim = dim / heads;
     const int64_t inner = dim * 4;
@@ -35,6 +42,7 @@ BasicTransformerBlock BasicTransformerBlock::load(const WeightStore &ws, const s
     block.attn1 = Attention::load(ws, prefix + ".attn1", dim, dim, heads, head_dim, false);
     block.norm2 = LayerNorm::load(ws, prefix + ".norm2", dim, 1e-5f);
     block.attn2 = Attention::load(ws, prefix + ".attn2", dim, context_dim, heads, head_dim, false);
+    block.attn1.upcast = block.attn2.upcast = upcast_attention;
     block.norm3 = LayerNorm::load(ws, prefix + ".norm3", dim, 1e-5f);
     block.ff_in = Linear::load(ws, prefix + ".ff.net.0.proj", dim, inner * 2);
     block.ff_out = Linear::load(ws, prefix + ".ff.net.2", inner, dim);
@@ -50,9 +58,9 @@ Tensor BasicTransformerBlock::operator()(Ops &ops, Tensor x, const Tensor &conte
 
 Transformer2D Transformer2D::load(const WeightStore &ws, const std::string &prefix,
                                   int64_t channels, int heads, int layers, int64_t context_dim,
-                                  int groups, bool linear_projection) {
+                                  int groups, bool linear_projection, bool upcast_attention) {
     if (heads <= 0 || channels % heads != 0)
-        throw ComponentError(SDW_STATUS_INVALID_ARGUMENT,
+        throw Error(SDW_STATUS_INVALID_ARGUMENT,
                              ws.component() + ": " + prefix + " has " + std::to_string(channels) +
                                  " channels, not divisible into " + std::to_string(heads) +
                                  " attention heads");
@@ -69,7 +77,8 @@ Transformer2D Transformer2D::load(const WeightStore &ws, const std::string &pref
     }
     for (int i = 0; i < layers; ++i)
         t.blocks.push_back(BasicTransformerBlock::load(
-            ws, prefix + ".transformer_blocks." + std::to_string(i), channels, heads, context_dim));
+            ws, prefix + ".transformer_blocks." + std::to_string(i), channels, heads, context_dim,
+            upcast_attention));
     return t;
 }
 

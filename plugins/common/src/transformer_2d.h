@@ -10,6 +10,7 @@ namespace sdw::nn {
 struct Attention {
     Linear to_q, to_k, to_v, to_out;
     int heads = 1;
+    bool upcast = false;  // diffusers upcast_attention: the product in float32
 
     // query_dim -> heads * head_dim; keys and values come from context_dim features.
     static Attention load(const WeightStore &ws, const std::string &prefix, int64_t query_dim,
@@ -24,7 +25,7 @@ struct BasicTransformerBlock {
     Linear ff_in, ff_out;  // ff.net.0.proj (to 2 * inner, GEGLU) and ff.net.2
 
     static BasicTransformerBlock load(const WeightStore &ws, const std::string &prefix,
-                                      int64_t dim, int heads, int64_t context_dim);
+                                      int64_t dim, int heads, int64_t context_dim, bool upcast_attention);
     Tensor operator()(Ops &ops, Tensor x, const Tensor &context) const;
 };
 
@@ -37,7 +38,7 @@ struct Transformer2D {
 
     static Transformer2D load(const WeightStore &ws, const std::string &prefix, int64_t channels,
                               int heads, int layers, int64_t context_dim, int groups,
-                              bool linear_projection);
+                              bool linear_projection, bool upcast_attention);
     // x [B, C, H, W], context [B, L, context_dim].
     Tensor operator()(Ops &ops, const Tensor &x, const Tensor &context) const;
 };

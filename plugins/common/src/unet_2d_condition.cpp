@@ -2,9 +2,9 @@
 
 #include "config_reader.h"
 #include "layers.h"
-#include "run_io.h"
-#include "timestep_embedding.h"
 #include "transformer_2d.h"
+
+#include <sdw/nn/component.h>
 
 #include <algorithm>
 
@@ -24,6 +24,7 @@ struct UnetConfig {
     bool flip_sin_to_cos = true;
     float freq_shift = 0.0f;
     bool linear_projection = false;
+    bool upcast_attention = false;  // SD 2.x: attention in float32 under half precision
     int conv_in_kernel = 3, conv_out_kernel = 3;
     int downsample_padding = 1;
     float mid_scale = 1.0f, resnet_scale = 1.0f;
@@ -69,6 +70,7 @@ UnetConfig read_config(const ConfigReader &cfg) {
     c.flip_sin_to_cos = cfg.get_bool("flip_sin_to_cos", true);
     c.freq_shift = static_cast<float>(cfg.get_float("freq_shift", 0));
     c.linear_projection = cfg.get_bool("use_linear_projection", false);
+    c.upcast_attention = cfg.get_bool("upcast_attention", false);
     c.conv_in_kernel = cfg.get_int("conv_in_kernel", 3);
     c.conv_out_kernel = cfg.get_int("conv_out_kernel", 3);
     if (c.conv_in_kernel % 2 == 0 || c.conv_out_kernel % 2 == 0 || c.conv_in_kernel <= 0 || c.conv_out_kernel <= 0)
@@ -123,12 +125,18 @@ struct UnetBlock {
     Upsample2D upsample;
 };
 
-class Unet2DCondition final : public Component {
+// Device inputs in signature order; text_embeds and time_ids only with text_time.
+enum UnetInput { kSample, kTimestep, kContext, kTextEmbeds, kTimeIds };
+
+class Unet2DCondition final : public Network {
 public:
-    Unet2DCondition(Ops &ops, const sdw_component_desc &desc) : ops_(ops) {
+    Unet2DCondition(Ops &ops, const sdw_component_desc &desc) : act_(ops.compute_dtype()) {
         const ConfigReader cfg(desc.config_json, kName);
         c_ = read_config(cfg);
-        const WeightStore ws(ops, desc, kName);
+        const int64_t cross_dim = c_.cross_dims.front();
+        if (!std::all_of(c_.cross_dims.begin(), c_.cross_dims.end(), [&](int d) { return d == cross_dim; }))
+            cfg.fail_unsupported("per-block cross_attention_dim is not supported");
+        const WeightStore ws(ops, desc, kName, act_);
         const size_t n = c_.channels.size();
         const int64_t temb = c_.time_embed_dim, c0 = c_.channels.front();
 
@@ -154,7 +162,7 @@ public:
                 if (cross)
                     block.attentions.push_back(Transformer2D::load(
                         ws, p + ".attentions." + std::to_string(j), out, c_.heads[i], c_.transformer_layers[i],
-                        c_.cross_dims[i], c_.groups, c_.linear_projection));
+                        c_.cross_dims[i], c_.groups, c_.linear_projection, c_.upcast_attention));
             }
             block.resample = i + 1 < n;
             if (block.resample)
@@ -166,7 +174,7 @@ public:
         mid_.resnets.push_back(ResnetBlock2D::load(ws, "mid_block.resnets.0", top, top, temb, c_.groups, c_.eps, c_.mid_scale));
         mid_.attentions.push_back(Transformer2D::load(ws, "mid_block.attentions.0", top, c_.heads.back(),
                                                       c_.transformer_layers.back(), c_.cross_dims.back(), c_.groups,
-                                                      c_.linear_projection));
+                                                      c_.linear_projection, c_.upcast_attention));
         mid_.resnets.push_back(ResnetBlock2D::load(ws, "mid_block.resnets.1", top, top, temb, c_.groups, c_.eps, c_.mid_scale));
 
         // Up block i mirrors down block n-1-i; its resnets take the running features
@@ -189,7 +197,7 @@ public:
                 if (cross)
                     block.attentions.push_back(Transformer2D::load(
                         ws, p + ".attentions." + std::to_string(j), out, c_.heads[mirror], c_.up_transformer_layers[i],
-                        c_.cross_dims[mirror], c_.groups, c_.linear_projection));
+                        c_.cross_dims[mirror], c_.groups, c_.linear_projection, c_.upcast_attention));
             }
             block.resample = i + 1 < n;
             if (block.resample) block.upsample = Upsample2D::load(ws, p + ".upsamplers.0", out);
@@ -200,116 +208,115 @@ public:
         conv_out_ = Conv2d::load(ws, "conv_out", c0, c_.out_channels, c_.conv_out_kernel, 1, (c_.conv_out_kernel - 1) / 2);
     }
 
-    void run(const sdw_tensor_view *inputs, size_t input_count, sdw_tensor_view *outputs,
-             size_t output_count, const RunOptions &options) override {
-        const RunIo io(kName, inputs, input_count, outputs, output_count,
-                       {"sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids"}, {"noise_pred"});
-        const sdw_tensor_view &sample_view = io.input("sample");
-        const Shape shape = view_shape(sample_view);
-        const std::vector<float> sample = io.read_f32(sample_view, 4);
+    const char *kind() const override { return kName; }
+    std::vector<std::string> input_names() const override {
+        return {"sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids"};
+    }
+    std::vector<std::string> output_names() const override { return {"noise_pred"}; }
+    std::vector<std::string> default_outputs() const override { return {"noise_pred"}; }
+
+    Signature bind(const IoRequest &io) const override {
+        const Shape shape = io.f32_shape("sample", 4);
         const int64_t batch = shape[0];
         if (batch <= 0 || shape[1] != c_.in_channels || shape[2] <= 0 || shape[3] <= 0)
             io.fail("sample must be [B, " + std::to_string(c_.in_channels) + ", h, w], got " + shape_str(shape));
-
-        const sdw_tensor_view &timestep_view = io.input("timestep");
-        std::vector<float> timesteps = io.read_f32(timestep_view, 1);
-        if (timesteps.size() == 1 && batch > 1) timesteps.assign(static_cast<size_t>(batch), timesteps[0]);
-        if (static_cast<int64_t>(timesteps.size()) != batch)
-            io.fail("timestep must be [B] (or [1]), got " + shape_str(view_shape(timestep_view)));
-
-        const sdw_tensor_view &context_view = io.input("encoder_hidden_states");
-        const Shape context_shape = view_shape(context_view);
-        const std::vector<float> context_values = io.read_f32(context_view, 3);
+        const Shape timestep = io.f32_shape("timestep", 1);
+        if (timestep[0] != batch && timestep[0] != 1)
+            io.fail("timestep must be [B] (or [1]), got " + shape_str(timestep));
+        const Shape context = io.f32_shape("encoder_hidden_states", 3);
         const int64_t cross_dim = c_.cross_dims.front();
-        if (!std::all_of(c_.cross_dims.begin(), c_.cross_dims.end(), [&](int d) { return d == cross_dim; }))
-            throw ComponentError(SDW_STATUS_UNSUPPORTED, "unet: per-block cross_attention_dim is not supported");
-        if (context_shape[0] != batch || context_shape[1] <= 0 || context_shape[2] != cross_dim)
+        if (context[0] != batch || context[1] <= 0 || context[2] != cross_dim)
             io.fail("encoder_hidden_states must be [" + std::to_string(batch) + ", L, " + std::to_string(cross_dim) +
-                    "], got " + shape_str(context_shape));
+                    "], got " + shape_str(context));
+        Signature s;
+        s.inputs = {{"sample", DType::F32, shape}, {"timestep", DType::F32, {batch}},
+                    {"encoder_hidden_states", DType::F32, context}};
+        if (!c_.text_time) {
+            if (io.find("text_embeds") || io.find("time_ids"))
+                io.fail("text_embeds and time_ids are only for UNets with addition_embed_type text_time");
+        } else {
+            const Shape text = io.f32_shape("text_embeds", 2), ids = io.f32_shape("time_ids", 2);
+            if (text[0] != batch || ids[0] != batch || text[1] + ids[1] * c_.addition_time_embed_dim != c_.add_embedding_in)
+                io.fail("text_embeds " + shape_str(text) + " and time_ids " + shape_str(ids) + " do not add up to the " +
+                        std::to_string(c_.add_embedding_in) + " features of add_embedding");
+            s.inputs.push_back({"text_embeds", DType::F32, text});
+            s.inputs.push_back({"time_ids", DType::F32, ids});
+        }
+        s.outputs = {{"noise_pred", DType::F32, {batch, c_.out_channels, shape[2], shape[3]}}};
+        return s;
+    }
 
-        sdw_tensor_view &noise_pred = *io.find_output("noise_pred");
-        io.check_output(noise_pred, {batch, c_.out_channels, shape[2], shape[3]});
+    StagedInputs stage(const IoRequest &io, const Signature &s) const override {
+        StagedInputs staged;
+        for (const TensorSpec &spec : s.inputs) staged.push_back(copy_bytes(io.require(spec.name)));
+        // One timestep for the whole batch, as diffusers broadcasts it.
+        const sdw_tensor_view &timestep = io.require("timestep");
+        const int64_t batch = s.inputs[kSample].shape[0];
+        if (timestep.shape[0] != batch)
+            staged[kTimestep] = as_bytes(std::vector<float>(static_cast<size_t>(batch), *static_cast<const float *>(timestep.data)));
+        return staged;
+    }
 
-        const Tensor temb_silu = ops_.silu(time_embedding(io, timesteps, batch));
-        const Tensor context = ops_.from_host(context_values.data(), context_shape);
-        Tensor x = conv_in_(ops_, ops_.from_host(sample.data(), shape));
+    std::vector<Tensor> forward(Ops &ops, const Signature &, const std::vector<Tensor> &in,
+                                SegmentBoundary &segments) const override {
+        const Tensor temb_silu = ops.silu(time_embedding(ops, in));
+        const Tensor context = ops.cast(in[kContext], act_);
+        Tensor x = conv_in_(ops, ops.cast(in[kSample], act_));
 
         std::vector<Tensor> skips{x};
         for (const UnetBlock &block : down_) {
             for (size_t j = 0; j < block.resnets.size(); ++j) {
-                check_cancelled(options);
-                x = block.resnets[j](ops_, std::move(x), temb_silu);
-                if (!block.attentions.empty()) x = block.attentions[j](ops_, x, context);
+                x = block.resnets[j](ops, std::move(x), temb_silu);
+                if (!block.attentions.empty()) x = block.attentions[j](ops, x, context);
                 skips.push_back(x);
             }
             if (block.resample) {
-                x = block.downsample(ops_, std::move(x));
+                x = block.downsample(ops, std::move(x));
                 skips.push_back(x);
             }
+            segments.end_segment();
         }
 
-        check_cancelled(options);
-        x = mid_.resnets[0](ops_, std::move(x), temb_silu);
-        x = mid_.attentions[0](ops_, x, context);
-        x = mid_.resnets[1](ops_, std::move(x), temb_silu);
+        x = mid_.resnets[0](ops, std::move(x), temb_silu);
+        x = mid_.attentions[0](ops, x, context);
+        x = mid_.resnets[1](ops, std::move(x), temb_silu);
+        segments.end_segment();
 
         for (const UnetBlock &block : up_) {
             for (size_t j = 0; j < block.resnets.size(); ++j) {
-                check_cancelled(options);
                 Tensor skip = std::move(skips.back());
                 skips.pop_back();
-                x = ops_.concat_channels(x, skip);
+                x = ops.concat(x, skip, 1);
                 skip = Tensor{};
-                x = block.resnets[j](ops_, std::move(x), temb_silu);
-                if (!block.attentions.empty()) x = block.attentions[j](ops_, x, context);
+                x = block.resnets[j](ops, std::move(x), temb_silu);
+                if (!block.attentions.empty()) x = block.attentions[j](ops, x, context);
             }
             // Upsample to the size of the skip connection the next block takes: twice
             // the size, or one less where a stride-2 convolution rounded an odd size up.
-            if (block.resample) x = block.upsample(ops_, std::move(x), skips.back().dim(2), skips.back().dim(3));
+            if (block.resample) x = block.upsample(ops, std::move(x), skips.back().dim(2), skips.back().dim(3));
+            segments.end_segment();
         }
 
-        x = conv_out_(ops_, norm_out_(ops_, x, /*silu=*/true));
-        io.write(ops_, x, noise_pred);
+        x = conv_out_(ops, norm_out_(ops, x, /*silu=*/true));
+        return {ops.cast(x, DType::F32)};
     }
 
 private:
     // time_embedding(time_proj(t)) plus, for SDXL, add_embedding(text_embeds ++ time_proj(time_ids)).
-    Tensor time_embedding(const RunIo &io, const std::vector<float> &timesteps, int64_t batch) {
+    Tensor time_embedding(Ops &ops, const std::vector<Tensor> &in) const {
         const int64_t c0 = c_.channels.front();
-        const std::vector<float> projected =
-            timestep_embedding(timesteps, static_cast<int>(c0), c_.flip_sin_to_cos, c_.freq_shift);
-        Tensor emb = ops_.from_host(projected.data(), {batch, c0});
-        emb = time_linear_2_(ops_, ops_.silu(time_linear_1_(ops_, emb)));
-        if (!c_.text_time) {
-            if (io.find_input("text_embeds") || io.find_input("time_ids"))
-                io.fail("text_embeds and time_ids are only for UNets with addition_embed_type text_time");
-            return emb;
-        }
-        const sdw_tensor_view &text_view = io.input("text_embeds");
-        const sdw_tensor_view &ids_view = io.input("time_ids");
-        const std::vector<float> text = io.read_f32(text_view, 2);
-        const std::vector<float> ids = io.read_f32(ids_view, 2);
-        const int64_t text_dim = text_view.shape[1], id_count = ids_view.shape[1];
-        if (text_view.shape[0] != batch || ids_view.shape[0] != batch ||
-            text_dim + id_count * c_.addition_time_embed_dim != c_.add_embedding_in)
-            io.fail("text_embeds " + shape_str(view_shape(text_view)) + " and time_ids " +
-                    shape_str(view_shape(ids_view)) + " do not add up to the " + std::to_string(c_.add_embedding_in) +
-                    " features of add_embedding");
-        const std::vector<float> ids_projected =
-            timestep_embedding(ids, c_.addition_time_embed_dim, c_.flip_sin_to_cos, c_.freq_shift);
-        const int64_t ids_dim = id_count * c_.addition_time_embed_dim;
-        std::vector<float> added(static_cast<size_t>(batch * c_.add_embedding_in));
-        for (int64_t b = 0; b < batch; ++b) {
-            float *row = added.data() + b * c_.add_embedding_in;
-            std::copy_n(text.data() + b * text_dim, text_dim, row);
-            std::copy_n(ids_projected.data() + b * ids_dim, ids_dim, row + text_dim);
-        }
-        Tensor aug = ops_.from_host(added.data(), {batch, c_.add_embedding_in});
-        aug = add_linear_2_(ops_, ops_.silu(add_linear_1_(ops_, aug)));
-        return ops_.add(emb, aug);
+        Tensor emb = ops.timestep_embedding(in[kTimestep], static_cast<int>(c0), c_.flip_sin_to_cos, c_.freq_shift);
+        emb = time_linear_2_(ops, ops.silu(time_linear_1_(ops, ops.cast(emb, act_))));
+        if (!c_.text_time) return emb;
+        const int64_t batch = in[kTimeIds].dim(0), ids_dim = in[kTimeIds].dim(1) * c_.addition_time_embed_dim;
+        Tensor ids = ops.timestep_embedding(ops.reshape(in[kTimeIds], {in[kTimeIds].numel()}),
+                                            c_.addition_time_embed_dim, c_.flip_sin_to_cos, c_.freq_shift);
+        Tensor aug = ops.concat(in[kTextEmbeds], ops.reshape(ids, {batch, ids_dim}), 1);
+        aug = add_linear_2_(ops, ops.silu(add_linear_1_(ops, ops.cast(aug, act_))));
+        return ops.add(emb, aug);
     }
 
-    Ops &ops_;
+    DType act_;
     UnetConfig c_;
     Conv2d conv_in_, conv_out_;
     Linear time_linear_1_, time_linear_2_, add_linear_1_, add_linear_2_;
@@ -320,7 +327,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Component> load_unet_2d_condition(Ops &ops, const sdw_component_desc &desc) {
+std::unique_ptr<Network> load_unet_2d_condition(Ops &ops, const sdw_component_desc &desc) {
     return std::make_unique<Unet2DCondition>(ops, desc);
 }
 

@@ -2,12 +2,12 @@
 // conditioning) as the "unet" component.
 #pragma once
 
-#include <sdw/nn/component.h>
+#include <sdw/nn/network.h>
 
 #include <memory>
 
 namespace sdw::nn {
 
-std::unique_ptr<Component> load_unet_2d_condition(Ops &ops, const sdw_component_desc &desc);
+std::unique_ptr<Network> load_unet_2d_condition(Ops &ops, const sdw_component_desc &desc);
 
 }  // namespace sdw::nn

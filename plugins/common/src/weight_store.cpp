@@ -3,28 +3,16 @@
 #include <sdw/nn/component.h>
 
 namespace sdw::nn {
-namespace {
-
-Shape view_shape(const sdw_tensor_view &view) {
-    return Shape(view.shape, view.shape + view.ndim);
-}
-
-}  // namespace
-
-WeightStore::WeightStore(Ops &ops, const sdw_component_desc &desc, std::string component,
-                         const std::string &strip_prefix)
-    : ops_(ops), component_(std::move(component)) {
+WeightStore::WeightStore(Ops &ops, const sdw_component_desc &desc, std::string component, DType compute)
+    : ops_(ops), component_(std::move(component)), compute_(compute) {
     if (desc.weight_count > 0 && desc.weights == nullptr)
-        throw ComponentError(SDW_STATUS_INVALID_ARGUMENT, component_ + ": weights is NULL");
+        throw Error(SDW_STATUS_INVALID_ARGUMENT, component_ + ": weights is NULL");
     for (uint64_t i = 0; i < desc.weight_count; ++i) {
         const sdw_tensor_view &view = desc.weights[i];
         if (view.name == nullptr)
-            throw ComponentError(SDW_STATUS_INVALID_ARGUMENT,
+            throw Error(SDW_STATUS_INVALID_ARGUMENT,
                                  component_ + ": weight " + std::to_string(i) + " has no name");
-        std::string name = view.name;
-        if (!strip_prefix.empty() && name.rfind(strip_prefix, 0) == 0)
-            name.erase(0, strip_prefix.size());
-        views_[name] = &view;
+        views_[view.name] = &view;
     }
 }
 
@@ -34,7 +22,7 @@ const sdw_tensor_view &WeightStore::find_or_throw(const std::string &name,
                                                   const Shape &expected) const {
     auto it = views_.find(name);
     if (it == views_.end())
-        throw ComponentError(SDW_STATUS_INVALID_ARGUMENT,
+        throw Error(SDW_STATUS_INVALID_ARGUMENT,
                              component_ + ": missing weight " + name + " (expected " +
                                  shape_str(expected) + ")");
     return *it->second;
@@ -44,21 +32,21 @@ Tensor WeightStore::take(const std::string &name, const Shape &expected) const {
     const sdw_tensor_view &view = find_or_throw(name, expected);
     const Shape actual = view_shape(view);
     if (view.ndim > SDW_MAX_DIMS || actual != expected)
-        throw ComponentError(SDW_STATUS_INVALID_ARGUMENT,
+        throw Error(SDW_STATUS_INVALID_ARGUMENT,
                              component_ + ": weight " + name + " has shape " +
                                  shape_str(actual) + ", expected " + shape_str(expected));
     if (view.dtype != SDW_DTYPE_F32 && view.dtype != SDW_DTYPE_F16 &&
         view.dtype != SDW_DTYPE_BF16)
-        throw ComponentError(SDW_STATUS_INVALID_ARGUMENT,
+        throw Error(SDW_STATUS_INVALID_ARGUMENT,
                              component_ + ": weight " + name +
                                  " is not a float tensor (F32, F16 or BF16)");
     const uint64_t bytes = static_cast<uint64_t>(shape_numel(actual)) * sdw_dtype_size(view.dtype);
     if (view.data == nullptr || view.byte_size != bytes)
-        throw ComponentError(SDW_STATUS_INVALID_ARGUMENT,
+        throw Error(SDW_STATUS_INVALID_ARGUMENT,
                              component_ + ": weight " + name + " has " +
                                  std::to_string(view.byte_size) + " bytes of data, expected " +
                                  std::to_string(bytes));
-    return ops_.weight(view);
+    return ops_.weight(view, compute_);
 }
 
 Tensor WeightStore::take_optional(const std::string &name, const Shape &expected) const {
@@ -68,7 +56,7 @@ Tensor WeightStore::take_optional(const std::string &name, const Shape &expected
 Shape WeightStore::shape_of(const std::string &name) const {
     auto it = views_.find(name);
     if (it == views_.end())
-        throw ComponentError(SDW_STATUS_INVALID_ARGUMENT, component_ + ": missing weight " + name);
+        throw Error(SDW_STATUS_INVALID_ARGUMENT, component_ + ": missing weight " + name);
     return view_shape(*it->second);
 }
 

@@ -12,14 +12,13 @@ namespace sdw::nn {
 
 class WeightStore {
 public:
-    // `component` prefixes every error message ("unet: missing weight ...").
-    // Names starting with `strip_prefix` are also found without it (CLIP checkpoints
-    // come with and without "text_model.").
-    WeightStore(Ops &ops, const sdw_component_desc &desc, std::string component,
-                const std::string &strip_prefix = {});
+    // `component` prefixes every error message ("unet: missing weight ..."); weights
+    // are made for ops computing in `compute` (Ops::weight). The host hands CLIP
+    // weights without the "text_model." prefix already.
+    WeightStore(Ops &ops, const sdw_component_desc &desc, std::string component, DType compute);
 
     bool has(const std::string &name) const;
-    // The weight converted by ops.weight(); throws ComponentError(INVALID_ARGUMENT)
+    // The weight converted by ops.weight(); throws Error(INVALID_ARGUMENT)
     // when absent, of another shape, or not a float dtype.
     Tensor take(const std::string &name, const Shape &expected) const;
     // Undefined Tensor when absent; checked like take() when present.
@@ -35,6 +34,7 @@ private:
 
     Ops &ops_;
     std::string component_;
+    DType compute_;
     std::unordered_map<std::string, const sdw_tensor_view *> views_;
 };
 

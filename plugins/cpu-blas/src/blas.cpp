@@ -27,7 +27,7 @@ template <typename F>
 F symbol(void *lib, const char *name) {
     void *p = dlsym(lib, name);
     if (!p)
-        throw sdw::nn::ComponentError(SDW_STATUS_DEVICE_ERROR,
+        throw sdw::nn::Error(SDW_STATUS_DEVICE_ERROR,
                                       std::string("OpenBLAS lacks ") + name);
     return reinterpret_cast<F>(p);
 }
@@ -43,7 +43,7 @@ Blas load() {
         tried += std::string(" ") + path + " (" + dlerror() + ")";
     }
     if (!lib)
-        throw sdw::nn::ComponentError(SDW_STATUS_DEVICE_ERROR, "cannot load OpenBLAS:" + tried);
+        throw sdw::nn::Error(SDW_STATUS_DEVICE_ERROR, "cannot load OpenBLAS:" + tried);
     // Never dlclose: OpenBLAS keeps threads and buffers for the life of the process.
     return {symbol<decltype(Blas::sgemm)>(lib, "cblas_sgemm"),
             symbol<decltype(Blas::set_num_threads)>(lib, "openblas_set_num_threads"),

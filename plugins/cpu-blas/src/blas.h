@@ -22,7 +22,7 @@ struct Blas {
     char *(*get_corename)();
 };
 
-// The loaded library; throws ComponentError(DEVICE_ERROR) when it cannot be loaded.
+// The loaded library; throws sdw::nn::Error(DEVICE_ERROR) when it cannot be loaded.
 const Blas &blas();
 
 // "OpenBLAS 0.3.21 ... SkylakeX ... (core SkylakeX)" for the plugin's device string.

@@ -51,46 +51,62 @@ const float *optional_vector(const char *op, const Tensor &t, int64_t n) {
 class CpuOps final : public sdw::nn::Ops {
 public:
     // OpenBLAS runs single-threaded; the products are split over pool_ (gemm.h).
-    explicit CpuOps(int threads) : pool_(threads) { blas().set_num_threads(1); }
+    explicit CpuOps(int threads) : pool_(threads), threads_(threads) { blas().set_num_threads(1); }
 
-    // --- data movement -------------------------------------------------------------
-    Tensor from_host(const float *data, const Shape &shape) override {
-        Tensor t = new_tensor_(shape);
-        std::memcpy(mdata(t), data, static_cast<size_t>(t.numel()) * sizeof(float));
-        return t;
+    int threads() const { return threads_; }
+
+    // --- the backend ---------------------------------------------------------------
+    DType compute_dtype() const override { return DType::F32; }
+
+    sdw::nn::MemoryUse memory() const override {
+        sdw::nn::MemoryUse use;
+        use.weights_bytes = *weight_bytes_;
+        use.cache_bytes = buffers_->cached_bytes() + scratch_.capacity_bytes() + weight_scratch_.capacity_bytes();
+        return use;
     }
 
-    void to_host(const Tensor &x, float *out) override {
-        std::memcpy(out, cdata(x), static_cast<size_t>(x.numel()) * sizeof(float));
+    void trim() override {
+        buffers_->trim();
+        scratch_.release();
+        weight_scratch_.release();
     }
 
-    Tensor weight(const sdw_tensor_view &view) override {
+    // --- data movement ---------------------------------------------------------------
+    Tensor input(const Shape &shape, DType dtype) override { return new_tensor(shape, dtype, buffers_); }
+
+    void upload(const Tensor &dst, const void *data, uint64_t bytes) override {
+        if (bytes != dst.bytes()) op_error("upload: " + std::to_string(bytes) + " bytes for " + describe(dst));
+        if (bytes) std::memcpy(raw_data(dst), data, bytes);
+    }
+
+    void download(const Tensor &src, void *data, uint64_t bytes) override {
+        if (bytes != src.bytes()) op_error("download: " + std::to_string(bytes) + " bytes for " + describe(src));
+        if (bytes) std::memcpy(data, raw_data(src), bytes);
+    }
+
+    Tensor weight(const sdw_tensor_view &view, DType) override {
         if (view.ndim > SDW_MAX_DIMS)
-            throw sdw::nn::ComponentError(SDW_STATUS_INVALID_ARGUMENT,
-                                          std::string("weight ") + (view.name ? view.name : "?") +
-                                              ": too many dimensions");
+            throw sdw::nn::Error(SDW_STATUS_INVALID_ARGUMENT,
+                                 std::string("weight ") + (view.name ? view.name : "?") + ": too many dimensions");
         Shape shape(view.shape, view.shape + view.ndim);
         const int64_t n = sdw::nn::shape_numel(shape);
         const size_t esize = sdw_dtype_size(view.dtype);
         const bool float_type = view.dtype == SDW_DTYPE_F32 || view.dtype == SDW_DTYPE_F16 ||
                                 view.dtype == SDW_DTYPE_BF16;
         if (!float_type || view.byte_size != static_cast<uint64_t>(n) * esize || (!view.data && n))
-            throw sdw::nn::ComponentError(
-                SDW_STATUS_INVALID_ARGUMENT,
-                std::string("weight ") + (view.name ? view.name : "?") +
-                    ": expected F32, F16 or BF16 data of shape " + shape_str(shape));
+            throw sdw::nn::Error(SDW_STATUS_INVALID_ARGUMENT,
+                                 std::string("weight ") + (view.name ? view.name : "?") +
+                                     ": expected F32, F16 or BF16 data of shape " + shape_str(shape));
         // Big F16 matrices (linear and convolution weights, the token embedding) stay
         // in half precision: half the memory (SD 1.5's UNet: 1.7 instead of 3.4 GB),
         // widened per call just before the product (float_weight), which costs a few
         // percent of the product's time. Vectors and small tensors become floats.
         if (view.dtype == SDW_DTYPE_F16 && (view.ndim == 2 || view.ndim == 4) && n >= kHalfMinimum) {
-            Tensor t;
-            t.shape = shape;
-            t.storage = std::make_shared<CpuStorage>(n, buffers_, /*half=*/true);
-            std::memcpy(cpu_storage(t).data, view.data, static_cast<size_t>(n) * sizeof(uint16_t));
+            Tensor t = new_tensor(shape, DType::F16, buffers_, weight_bytes_);
+            std::memcpy(raw_data(t), view.data, static_cast<size_t>(n) * sizeof(uint16_t));
             return t;
         }
-        Tensor t = new_tensor_(shape);
+        Tensor t = new_tensor(shape, DType::F32, buffers_, weight_bytes_);
         float *dst = mdata(t);
         if (view.dtype == SDW_DTYPE_F32) {
             std::memcpy(dst, view.data, static_cast<size_t>(n) * sizeof(float));
@@ -105,11 +121,98 @@ public:
         return t;
     }
 
+    // --- layout and type ---------------------------------------------------------------
     Tensor reshape(const Tensor &x, const Shape &shape) override {
         if (sdw::nn::shape_numel(shape) != x.numel())
             op_error("reshape: " + shape_str(x.shape) + " to " + shape_str(shape));
         cpu_storage(x);
-        return Tensor{shape, x.storage};
+        return Tensor{shape, x.dtype, x.storage};
+    }
+
+    Tensor cast(const Tensor &x, DType dtype) override {
+        if (x.dtype == dtype) {
+            cpu_storage(x);
+            return x;
+        }
+        Tensor y = new_tensor(x.shape, dtype, buffers_);
+        const int64_t n = x.numel();
+        if (x.dtype == DType::F32 && (dtype == DType::F16 || dtype == DType::BF16)) {
+            const float *src = cdata(x);
+            auto *dst = static_cast<uint16_t *>(raw_data(y));
+            const bool f16 = dtype == DType::F16;
+            pool_.parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
+                for (int64_t i = i0; i < i1; ++i) dst[i] = f16 ? float_to_f16(src[i]) : float_to_bf16(src[i]);
+            });
+        } else if ((x.dtype == DType::F16 || x.dtype == DType::BF16) && dtype == DType::F32) {
+            const auto *src = static_cast<const uint16_t *>(raw_data(x));
+            float *dst = mdata(y);
+            const bool f16 = x.dtype == DType::F16;
+            pool_.parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
+                for (int64_t i = i0; i < i1; ++i) dst[i] = f16 ? f16_to_float(src[i]) : bf16_to_float(src[i]);
+            });
+        } else {
+            op_error(std::string("cast: ") + sdw::nn::dtype_name(x.dtype) + " to " + sdw::nn::dtype_name(dtype) +
+                     " is not supported");
+        }
+        return y;
+    }
+
+    Tensor narrow(const Tensor &x, int dim, int64_t start, int64_t count) override {
+        const int rank = static_cast<int>(x.shape.size());
+        if (dim < 0 || dim >= rank || start < 0 || count < 0 || start + count > x.dim(dim))
+            op_error("narrow: [" + std::to_string(start) + ", " + std::to_string(start + count) + ") of dim " +
+                     std::to_string(dim) + " of " + shape_str(x.shape));
+        Shape shape = x.shape;
+        shape[static_cast<size_t>(dim)] = count;
+        Tensor y = new_tensor(shape, x.dtype, buffers_);
+        const Split split = split_at(x, dim);
+        const auto *src = static_cast<const char *>(raw_data(x));
+        auto *dst = static_cast<char *>(raw_data(y));
+        const size_t row = static_cast<size_t>(split.inner) * sdw::nn::dtype_size(x.dtype);
+        for (int64_t o = 0; o < split.outer; ++o)
+            std::memcpy(dst + o * count * row, src + (o * split.extent + start) * row, count * row);
+        return y;
+    }
+
+    Tensor concat(const Tensor &a, const Tensor &b, int dim) override {
+        const int rank = static_cast<int>(a.shape.size());
+        bool ok = a.dtype == b.dtype && b.shape.size() == a.shape.size() && dim >= 0 && dim < rank;
+        for (int i = 0; ok && i < rank; ++i) ok = i == dim || a.dim(i) == b.dim(i);
+        if (!ok) op_error("concat: " + describe(a) + " and " + describe(b) + " along dim " + std::to_string(dim));
+        Shape shape = a.shape;
+        shape[static_cast<size_t>(dim)] += b.dim(dim);
+        Tensor y = new_tensor(shape, a.dtype, buffers_);
+        const Split sa = split_at(a, dim), sb = split_at(b, dim);
+        const size_t unit = static_cast<size_t>(sa.inner) * sdw::nn::dtype_size(a.dtype);
+        const size_t ra = sa.extent * unit, rb = sb.extent * unit;
+        const auto *pa = static_cast<const char *>(raw_data(a));
+        const auto *pb = static_cast<const char *>(raw_data(b));
+        auto *dst = static_cast<char *>(raw_data(y));
+        for (int64_t o = 0; o < sa.outer; ++o) {
+            std::memcpy(dst + o * (ra + rb), pa + o * ra, ra);
+            std::memcpy(dst + o * (ra + rb) + ra, pb + o * rb, rb);
+        }
+        return y;
+    }
+
+    Tensor gather_rows(const Tensor &table, const Tensor &ids) override {
+        expect_rank("gather_rows table", table, 2);
+        expect_rank("gather_rows ids", ids, 1);
+        const int64_t vocab = table.dim(0), c = table.dim(1), n = ids.dim(0);
+        const int32_t *rows = index_data(ids);
+        for (int64_t i = 0; i < n; ++i)
+            if (rows[i] < 0 || rows[i] >= vocab)
+                op_error("gather_rows: row " + std::to_string(rows[i]) + " outside " + shape_str(table.shape));
+        Tensor y = new_tensor_({n, c});
+        const uint16_t *halves = half_data(table);
+        float *dst = mdata(y);
+        for (int64_t i = 0; i < n; ++i) {
+            if (halves)
+                half_to_float(halves + rows[i] * c, dst + i * c, c);
+            else
+                std::memcpy(dst + i * c, cdata(table) + rows[i] * c, c * sizeof(float));
+        }
+        return y;
     }
 
     // --- layers ------------------------------------------------------------------
@@ -188,22 +291,32 @@ public:
         return out;
     }
 
-    Tensor embedding(const std::vector<int32_t> &ids, const Tensor &table) override {
-        expect_rank("embedding table", table, 2);
-        const int64_t vocab = table.dim(0), c = table.dim(1);
-        for (int32_t id : ids)
-            if (id < 0 || id >= vocab)
-                throw sdw::nn::ComponentError(SDW_STATUS_INVALID_ARGUMENT,
-                                              "token id " + std::to_string(id) +
-                                                  " outside the vocabulary of " +
-                                                  std::to_string(vocab));
-        Tensor y = new_tensor_({static_cast<int64_t>(ids.size()), c});
-        const uint16_t *halves = half_data(table);
-        for (size_t i = 0; i < ids.size(); ++i) {
-            if (halves)
-                half_to_float(halves + ids[i] * c, mdata(y) + i * c, c);
-            else
-                std::memcpy(mdata(y) + i * c, cdata(table) + ids[i] * c, c * sizeof(float));
+    Tensor timestep_embedding(const Tensor &t, int dim, bool flip_sin_to_cos,
+                              float downscale_freq_shift) override {
+        expect_rank("timestep_embedding", t, 1);
+        if (dim < 1) op_error("timestep_embedding: dim " + std::to_string(dim));
+        const float *steps = cdata(t);
+        const int half = dim / 2;
+        std::vector<float> frequencies(static_cast<size_t>(half));
+        // float32 step by step, as torch evaluates exp(-log(10000) * arange / (half - shift)).
+        const float log_max_period = static_cast<float>(-std::log(10000.0));
+        const float denominator = static_cast<float>(half) - downscale_freq_shift;
+        for (int i = 0; i < half; ++i) {
+            const float exponent = log_max_period * static_cast<float>(i) / denominator;
+            frequencies[static_cast<size_t>(i)] = std::exp(exponent);
+        }
+        Tensor y = new_tensor_({t.dim(0), dim});
+        float *out = mdata(y);
+        std::fill_n(out, y.numel(), 0.0f);  // an odd dim's last column stays zero, as diffusers pads
+        for (int64_t b = 0; b < t.dim(0); ++b) {
+            float *row = out + b * dim;
+            float *sin_part = flip_sin_to_cos ? row + half : row;
+            float *cos_part = flip_sin_to_cos ? row : row + half;
+            for (int i = 0; i < half; ++i) {
+                const float angle = steps[b] * frequencies[static_cast<size_t>(i)];
+                sin_part[i] = std::sin(angle);
+                cos_part[i] = std::cos(angle);
+            }
         }
         return y;
     }
@@ -219,6 +332,11 @@ public:
     }
     Tensor scale(const Tensor &x, float s) override {
         return unary(x, [s](float v) { return v * s; });
+    }
+
+    Tensor clamp(const Tensor &x, float lo, float hi) override {
+        if (!(lo <= hi)) op_error("clamp: empty range");
+        return unary(x, [lo, hi](float v) { return std::clamp(v, lo, hi); });
     }
 
     Tensor add_channel_bias(const Tensor &x, const Tensor &bias) override {
@@ -285,21 +403,6 @@ public:
         return y;
     }
 
-    Tensor concat_channels(const Tensor &a, const Tensor &b) override {
-        expect_rank("concat_channels", a, 4);
-        expect_rank("concat_channels", b, 4);
-        if (a.dim(0) != b.dim(0) || a.dim(2) != b.dim(2) || a.dim(3) != b.dim(3))
-            op_error("concat_channels: " + shape_str(a.shape) + " and " + shape_str(b.shape));
-        const int64_t n = a.dim(0), plane = a.dim(2) * a.dim(3);
-        const int64_t sa = a.dim(1) * plane, sb = b.dim(1) * plane;
-        Tensor y = new_tensor_({n, a.dim(1) + b.dim(1), a.dim(2), a.dim(3)});
-        for (int64_t i = 0; i < n; ++i) {
-            std::memcpy(mdata(y) + i * (sa + sb), cdata(a) + i * sa, sa * sizeof(float));
-            std::memcpy(mdata(y) + i * (sa + sb) + sa, cdata(b) + i * sb, sb * sizeof(float));
-        }
-        return y;
-    }
-
     Tensor nchw_to_nlc(const Tensor &x) override {
         expect_rank("nchw_to_nlc", x, 4);
         const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
@@ -316,19 +419,6 @@ public:
         const int64_t n = x.dim(0), c = x.dim(2);
         Tensor y = new_tensor_({n, c, h, w});
         transpose_batched(cdata(x), mdata(y), n, h * w, c);
-        return y;
-    }
-
-    Tensor slice_rows(const Tensor &x, int64_t start, int64_t count) override {
-        expect_rank("slice_rows", x, 3);
-        if (start < 0 || count < 0 || start + count > x.dim(1))
-            op_error("slice_rows: rows [" + std::to_string(start) + ", " +
-                     std::to_string(start + count) + ") of " + shape_str(x.shape));
-        const int64_t n = x.dim(0), rows = x.dim(1), c = x.dim(2);
-        Tensor y = new_tensor_({n, count, c});
-        for (int64_t i = 0; i < n; ++i)
-            std::memcpy(mdata(y) + i * count * c, cdata(x) + (i * rows + start) * c,
-                        count * c * sizeof(float));
         return y;
     }
 
@@ -357,14 +447,24 @@ public:
         return y;
     }
 
-    void release_cached_memory() {
-        buffers_->trim();
-        scratch_.release();
-        weight_scratch_.release();
-    }
-
 private:
     Tensor new_tensor_(const Shape &shape) { return new_tensor(shape, buffers_); }
+
+    static std::string describe(const Tensor &t) {
+        return std::string(sdw::nn::dtype_name(t.dtype)) + " " + shape_str(t.shape);
+    }
+
+    // A tensor seen as [outer, extent, inner] around dimension `dim`.
+    struct Split {
+        int64_t outer = 1, extent = 1, inner = 1;
+    };
+    static Split split_at(const Tensor &t, int dim) {
+        Split s;
+        for (int i = 0; i < dim; ++i) s.outer *= t.dim(i);
+        s.extent = t.dim(dim);
+        for (int i = dim + 1; i < static_cast<int>(t.shape.size()); ++i) s.inner *= t.dim(i);
+        return s;
+    }
 
     // A weight's floats: its own, or its halves widened into weight_scratch_ (valid
     // until the next call).
@@ -431,17 +531,20 @@ private:
     }
 
     ThreadPool pool_;
+    int threads_;
     Scratch scratch_;
     Scratch weight_scratch_;
     // Freed activations kept for reuse: 1 GiB covers the free blocks of an SD 1.5
     // UNet step at 512x512 (its live set is separate and larger).
     std::shared_ptr<BufferCache> buffers_ = std::make_shared<BufferCache>(size_t{1} << 30);
+    std::shared_ptr<std::atomic<uint64_t>> weight_bytes_ = std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 }  // namespace
 
-void release_cached_memory(sdw::nn::Ops &ops) {
-    if (auto *cpu = dynamic_cast<CpuOps *>(&ops)) cpu->release_cached_memory();
+int thread_count(const sdw::nn::Ops &ops) {
+    const auto *cpu = dynamic_cast<const CpuOps *>(&ops);
+    return cpu ? cpu->threads() : 0;
 }
 
 std::unique_ptr<sdw::nn::Ops> make_cpu_ops(int threads) {

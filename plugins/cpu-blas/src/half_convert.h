@@ -32,4 +32,34 @@ inline float f16_to_float(uint16_t h) {
     return bits_to_float(sign | static_cast<uint32_t>(112 - e) << 23 | ((mantissa & 0x3ffu) << 13));
 }
 
+inline uint32_t float_to_bits(float f) {
+    uint32_t bits;
+    std::memcpy(&bits, &f, sizeof bits);
+    return bits;
+}
+
+// Round to nearest even, as torch's .to(torch.bfloat16) does; NaN stays NaN.
+inline uint16_t float_to_bf16(float f) {
+    const uint32_t bits = float_to_bits(f);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+    return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+// Round to nearest even, with overflow to infinity and gradual underflow, as torch's
+// .to(torch.float16) does.
+inline uint16_t float_to_f16(float f) {
+    const uint32_t bits = float_to_bits(f);
+    const uint32_t sign = (bits >> 16) & 0x8000u;
+    const uint32_t magnitude = bits & 0x7fffffffu;
+    if (magnitude > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);  // NaN
+    if (magnitude >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds past 65504
+    if (magnitude < 0x38800000u) {  // below the smallest normal half: subnormal or zero
+        // The value in units of 2^-24, rounded to nearest even by adding it to 0.5f.
+        const float scaled = bits_to_float(magnitude) + 0.5f;
+        return static_cast<uint16_t>(sign | (float_to_bits(scaled) - 0x3f000000u));
+    }
+    const uint32_t rounded = magnitude + 0xfffu + ((magnitude >> 13) & 1u);
+    return static_cast<uint16_t>(sign | ((rounded - 0x38000000u) >> 13));
+}
+
 }  // namespace sdw::cpu

@@ -28,6 +28,7 @@ public:
         }
         return data_;
     }
+    size_t capacity_bytes() const { return static_cast<size_t>(capacity_) * sizeof(float); }
     // Gives the memory back between runs.
     void release() {
         std::free(data_);

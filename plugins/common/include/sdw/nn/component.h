@@ -1,44 +1,65 @@
-// A model component (text encoder, UNet, VAE decoder/encoder) defined once over
-// sdw::nn::Ops. A plugin's component_load calls load_component with its own Ops;
-// component_run calls Component::run. Errors are thrown as ComponentError and
-// turned into an sdw_status at the plugin boundary.
+// PlannedComponent: a Network on an Ops behind the ABI component contract, written once
+// for every backend. prepare() makes the fixed inputs and the plan for a shape set;
+// run() checks the ABI views, uploads, replays and downloads, planning on the fly for
+// shapes it was not prepared for. Plans are cached per signature (batch 1 and 2, each
+// resolution), the least recently used dropped beyond a bound.
 #pragma once
 
+#include <sdw/nn/network.h>
 #include <sdw/nn/ops.h>
 #include <sdw/plugin_api.h>
+#include <sdw/plugin_api.hpp>
 
 #include <functional>
 #include <memory>
-#include <stdexcept>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace sdw::nn {
 
-struct ComponentError : std::runtime_error {
-    ComponentError(sdw_status s, const std::string &message)
-        : std::runtime_error(message), status(s) {}
-    sdw_status status;
-};
+// The one exception type of the networks and the ops: the boundary's.
+using Error = sdw::plugin::Error;
+using ComponentError = sdw::plugin::Error;
 
+// For in-process callers (tests, tools) that have no sdw_run_args.
 struct RunOptions {
-    int clip_skip = 0;                      // text_encoder: 0 or 1 = last layer
-    std::function<bool()> should_cancel;    // may be empty; true -> throw SDW_STATUS_CANCELLED
+    int clip_skip = 0;                    // text_encoder: 0 or 1 = last layer
+    std::function<bool()> should_cancel;  // may be empty; true -> Error(CANCELLED)
 };
 
-class Component {
+class PlannedComponent final : public sdw::plugin::Component {
 public:
-    virtual ~Component() = default;
-    // Reads the named inputs and fills the named, host-allocated outputs (see the
-    // component table in sdw/plugin_api.h). Throws ComponentError.
-    virtual void run(const sdw_tensor_view *inputs, size_t input_count,
-                     sdw_tensor_view *outputs, size_t output_count,
-                     const RunOptions &options) = 0;
+    static constexpr size_t kMaxPlans = 8;
+
+    // `ops` must outlive the component.
+    PlannedComponent(Ops &ops, std::unique_ptr<Network> network);
+    ~PlannedComponent() override;
+
+    void prepare(std::span<const sdw_tensor_view> inputs) override;
+    void run(const sdw::plugin::RunArgs &args) override;
+    void run(const sdw_tensor_view *inputs, size_t input_count, sdw_tensor_view *outputs,
+             size_t output_count, const RunOptions &options = {});
+
+    size_t plan_count() const;
+    uint64_t plan_bytes() const;
+    const Network &network() const { return *network_; }
+
+private:
+    struct Prepared;
+    Prepared &prepared_for(const Signature &signature);
+    IoRequest request(std::span<const sdw_tensor_view> inputs,
+                      std::span<sdw_tensor_view> outputs, int clip_skip) const;
+
+    Ops &ops_;
+    std::unique_ptr<Network> network_;
+    std::vector<std::unique_ptr<Prepared>> plans_;
+    uint64_t clock_ = 0;
 };
 
-// Builds the component `desc->kind` from its config.json text and weights; the
-// weights are copied into `ops`'s storage before returning. `ops` must outlive the
-// component. Throws ComponentError (INVALID_ARGUMENT for a missing or misshapen
-// weight, naming it; UNSUPPORTED for an unknown kind or config feature).
-std::unique_ptr<Component> load_component(Ops &ops, const sdw_component_desc &desc);
+using Component = PlannedComponent;
+
+// load_network wrapped in a PlannedComponent.
+std::unique_ptr<PlannedComponent> load_component(Ops &ops, const sdw_component_desc &desc);
 
 }  // namespace sdw::nn

@@ -12,9 +12,7 @@ namespace sdw::cpu {
 // OpenBLAS's thread count is process-wide, so the last Ops created sets it.
 std::unique_ptr<sdw::nn::Ops> make_cpu_ops(int threads = 0);
 
-// Frees the buffers an Ops from make_cpu_ops keeps for reuse (freed activations,
-// im2col and score scratch), so that between component runs the plugin holds its
-// weights only. Reuse within a run still saves most page faults. No-op for other Ops.
-void release_cached_memory(sdw::nn::Ops &ops);
+// The threads of an Ops from make_cpu_ops (0 for any other Ops).
+int thread_count(const sdw::nn::Ops &ops);
 
 }  // namespace sdw::cpu
