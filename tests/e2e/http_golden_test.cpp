@@ -1,7 +1,9 @@
 // The public API reproduces diffusers: each golden case of tiny-sd, tiny-sd-inpaint,
-// sd-shapes and tiny-sdxl goes through POST /v1/jobs (init images and masks as base64
-// PNGs), is followed over its event stream, and its PNGs are compared with the reference.
-#include "golden_cases.h"
+// sd-shapes and tiny-sdxl, on every golden plugin (golden_plugins.h, chosen by
+// plugin.name with plugin.options), goes through POST /v1/jobs (init images and masks
+// as base64 PNGs), is followed over its event stream, and its PNGs are compared with
+// the reference.
+#include "golden_plugins.h"
 #include "http_test_client.h"
 #include "worker_process.h"
 
@@ -11,7 +13,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <map>
 #include <memory>
 
 namespace sdw::testing {
@@ -52,15 +53,20 @@ json request_body(const GenerationRequest &r) {
     return body;
 }
 
-// One worker per model, shared by that model's cases.
+// One sd-worker process on one plugin and model.
 class Worker {
 public:
-    explicit Worker(const std::string &model) {
-        dir_ = fs::temp_directory_path() / ("sdw-http-golden-" + std::to_string(::getpid()) + "-" + model);
+    Worker(const GoldenPlugin &plugin, const std::string &model) {
+        dir_ = fs::temp_directory_path() /
+               ("sdw-http-golden-" + std::to_string(::getpid()) + "-" + plugin.name + "-" + model);
         fs::create_directories(dir_);
-        const json config{{"listen", {{"host", "127.0.0.1"}, {"port", 0}}},
-                          {"plugin", {{"name", "cpu-blas"}, {"search_paths", {SDW_PLUGIN_DIR}}}},
-                          {"model", {{"path", model_dir(model)}}}};
+        const json config{
+            {"listen", {{"host", "127.0.0.1"}, {"port", 0}}},
+            {"plugin",
+             {{"name", plugin.name},
+              {"options", json::parse(plugin.options_json)},
+              {"search_paths", {fs::path(plugin.file).parent_path().string()}}}},
+            {"model", {{"path", model_dir(model)}}}};
         std::ofstream(dir_ / "config.json") << config.dump(2);
         process_ = std::make_unique<test::WorkerProcess>(
             std::vector<std::string>{"--config", (dir_ / "config.json").string()});
@@ -82,19 +88,19 @@ private:
     uint16_t port_ = 0;
 };
 
-Worker &worker_for(const std::string &model) {
-    static std::map<std::string, std::unique_ptr<Worker>> workers;
-    auto &slot = workers[model];
-    if (!slot) slot = std::make_unique<Worker>(model);
-    return *slot;
+Worker &worker_for(const GoldenPlugin &plugin, const std::string &model) {
+    static PerPluginCache<Worker> workers;
+    return workers.get(plugin, model, [](const GoldenPlugin &p, const std::string &m) {
+        return std::make_unique<Worker>(p, m);
+    });
 }
 
-class HttpGolden : public ::testing::TestWithParam<GoldenCaseId> {};
+class HttpGolden : public ::testing::TestWithParam<GoldenRun> {};
 
 TEST_P(HttpGolden, PngMatchesDiffusers) {
-    const GoldenCaseId &p = GetParam();
-    const GoldenCase golden = find_golden_case(p);
-    Worker &worker = worker_for(p.model);
+    const GoldenRun &run = GetParam();
+    const GoldenCase golden = find_golden_case(run.id);
+    Worker &worker = worker_for(run.plugin, run.id.model);
 
     const test::HttpResult accepted =
         test::http_request(worker.port(), "POST", "/v1/jobs", request_body(golden.request).dump());
@@ -128,8 +134,8 @@ TEST_P(HttpGolden, PngMatchesDiffusers) {
     EXPECT_EQ(offset, golden.image.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, HttpGolden, ::testing::ValuesIn(all_golden_case_ids()),
-                         [](const auto &param_info) { return golden_case_test_name(param_info.param); });
+INSTANTIATE_TEST_SUITE_P(Cases, HttpGolden, ::testing::ValuesIn(all_golden_runs()),
+                         [](const auto &param_info) { return golden_run_test_name(param_info.param); });
 
 }  // namespace
 }  // namespace sdw::testing

@@ -1,29 +1,26 @@
 // Every reference generation of tiny-sd, tiny-sd-inpaint, sd-shapes and tiny-sdxl,
-// reproduced on the cpu-blas plugin: the latents after each step within float32
-// reordering noise of diffusers' trajectory (where the fixture has one; tiny-sdxl's does
+// reproduced on every golden plugin (golden_plugins.h): the latents after each step
+// within float32 reordering noise of diffusers' trajectory (where the fixture has one; tiny-sdxl's does
 // not), and the 8-bit image within one level of the reference's.
-#include "golden_cases.h"
+#include "golden_plugins.h"
 #include "pipeline/generator_factory.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <map>
-#include <memory>
 
 namespace sdw::testing {
 namespace {
 
-Generator &generator_for(const std::string &model) {
-    static std::map<std::string, std::unique_ptr<Generator>> cache;
-    auto &slot = cache[model];
-    if (!slot) {
+Generator &generator_for(const GoldenPlugin &plugin, const std::string &model) {
+    static PerPluginCache<Generator> cache;
+    return cache.get(plugin, model, [](const GoldenPlugin &p, const std::string &m) {
         GeneratorConfig config;
-        config.plugin = std::string(SDW_PLUGIN_DIR) + "/libsdw_cpu_blas.so";
-        config.model_path = model_dir(model);
-        slot = make_generator(config);
-    }
-    return *slot;
+        config.plugin = p.file;
+        config.plugin_options_json = p.options_json;
+        config.model_path = model_dir(m);
+        return make_generator(config);
+    });
 }
 
 double relative_l2(const float *a, const float *b, size_t n) {
@@ -35,11 +32,11 @@ double relative_l2(const float *a, const float *b, size_t n) {
     return std::sqrt(num / std::max(den, 1e-30));
 }
 
-class GoldenPipeline : public ::testing::TestWithParam<GoldenCaseId> {};
+class GoldenPipeline : public ::testing::TestWithParam<GoldenRun> {};
 
 TEST_P(GoldenPipeline, MatchesDiffusers) {
-    const GoldenCaseId &p = GetParam();
-    const GoldenCase golden = find_golden_case(p);
+    const GoldenRun &run = GetParam();
+    const GoldenCase golden = find_golden_case(run.id);
 
     std::vector<std::vector<float>> trajectory;
     GenerationCallbacks callbacks;
@@ -54,7 +51,8 @@ TEST_P(GoldenPipeline, MatchesDiffusers) {
         last_step = step;
         total = t;
     };
-    const GenerationResult result = generator_for(p.model).generate(golden.request, callbacks);
+    const GenerationResult result =
+        generator_for(run.plugin, run.id.model).generate(golden.request, callbacks);
     EXPECT_EQ(last_step, total);
 
     if (!golden.step_latents.empty()) {
@@ -88,8 +86,8 @@ TEST_P(GoldenPipeline, MatchesDiffusers) {
     RecordProperty("pixels_off_by_one", static_cast<int>(off_by_one));
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, GoldenPipeline, ::testing::ValuesIn(all_golden_case_ids()),
-                         [](const auto &param_info) { return golden_case_test_name(param_info.param); });
+INSTANTIATE_TEST_SUITE_P(Cases, GoldenPipeline, ::testing::ValuesIn(all_golden_runs()),
+                         [](const auto &param_info) { return golden_run_test_name(param_info.param); });
 
 }  // namespace
 }  // namespace sdw::testing

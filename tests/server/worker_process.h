@@ -97,9 +97,10 @@ public:
         return 0;
     }
 
+    // False as soon as the process exits (a model or plugin it cannot load).
     bool wait_ready(uint16_t port, std::chrono::milliseconds timeout = 20s) {
         auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
+        while (std::chrono::steady_clock::now() < deadline && running()) {
             if (http_request(port, "GET", "/ready", "", {}, 1s).status == 200) return true;
             std::this_thread::sleep_for(10ms);
         }
