@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev
   libpng-dev
   libopenblas-dev                             # cpu-blas plugin
+  libtorch-dev                                # torch plugin (libtorch 1.13, CPU)
   libgtest-dev libgmock-dev                   # tests
   curl                                        # README examples
 )

@@ -3,6 +3,9 @@
 #ifdef SDW_CONFORMANCE_CPU_BLAS
 #include <sdw/cpu/cpu_ops.h>
 #endif
+#ifdef SDW_CONFORMANCE_TORCH
+#include <sdw/torch/torch_ops.h>
+#endif
 
 namespace sdw::conformance {
 
@@ -14,6 +17,31 @@ const std::vector<Backend> &backends() {
 #ifdef SDW_CONFORMANCE_CPU_BLAS
         list.push_back({"cpu-blas", [] { return sdw::cpu::make_cpu_ops(2); }, [] { return std::string(); },
                         {DType::F32}, {DType::F16, DType::BF16}});
+#endif
+#ifdef SDW_CONFORMANCE_TORCH
+        // libtorch on the CPU (float32 only: see the plugin's dtype option), and on CUDA where there is one
+        // (skipped with the reason elsewhere).
+        list.push_back({"torch-cpu",
+                        [] {
+                            sdw::libtorch::TorchOptions o;
+                            o.threads = 2;
+                            return sdw::libtorch::make_torch_ops(o);
+                        },
+                        [] { return std::string(); }, {DType::F32}, {DType::F16, DType::BF16}});
+        // Listed only where libtorch has CUDA; skipped with the reason without a device.
+        if (sdw::libtorch::cuda_built())
+            list.push_back({"torch-cuda",
+                        [] {
+                            sdw::libtorch::TorchOptions o;
+                            o.cuda = true;
+                            o.channels_last = true;
+                            return sdw::libtorch::make_torch_ops(o);
+                        },
+                        [] {
+                            return sdw::libtorch::cuda_device_count() == 0 ? std::string("no CUDA device is visible")
+                                                                            : std::string();
+                        },
+                        {DType::F32, DType::F16, DType::BF16}, {DType::F16, DType::BF16}, false});
 #endif
         return list;
     }();

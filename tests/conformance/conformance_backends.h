@@ -21,6 +21,9 @@ struct Backend {
     std::vector<sdw::nn::DType> compute_dtypes;
     // The dtypes cast() converts F32 to and from.
     std::vector<sdw::nn::DType> cast_dtypes;
+    // Refuses out-of-range gather_rows ids (a device backend may not: the networks
+    // check ids on the host, and a check on the device would need a read-back).
+    bool checks_indices = true;
 };
 
 const std::vector<Backend> &backends();

@@ -378,11 +378,18 @@ TEST_P(OpsConformance, TimestepEmbedding) {
                 std::vector<float> got(static_cast<size_t>(y.numel()));
                 ops->download(y, got.data(), got.size() * 4);
                 const std::vector<double> want = timestep_embedding_ref(t.v, dim, flip, shift);
+                // An exp within 2 ulp of the correctly rounded one (Sleef's, torch's on the
+                // CPU, is within 1) moves sin(t * f) by up to 2.4e-7 * t: the bound per row.
                 double worst = 0;
-                for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]));
+                bool within = true;
+                for (size_t i = 0; i < got.size(); ++i) {
+                    const double error = std::abs(got[i] - want[i]);
+                    worst = std::max(worst, error);
+                    within &= error <= 2e-7 + 2.4e-7 * std::abs(t.v[i / static_cast<size_t>(dim)]);
+                }
                 ErrorTable::instance().record(column, "timestep_embedding", worst);
                 EXPECT_EQ(y.shape, (Shape{5, dim}));
-                EXPECT_LE(worst, 2e-7) << "dim " << dim << " flip " << flip << " shift " << shift;
+                EXPECT_TRUE(within) << "dim " << dim << " flip " << flip << " shift " << shift << ": worst " << worst;
             }
 }
 
@@ -533,7 +540,9 @@ TEST_P(OpsConformance, GatherRows) {
         for (int c = 0; c < 6; ++c) want.push_back(table.v[static_cast<size_t>(id * 6 + c)]);
     check("gather_rows", ops->gather_rows(weight(table), up_ids(ids)), {5, 6}, want, true);
     check("gather_rows_activation", ops->gather_rows(up(table), up_ids(ids)), {5, 6}, want, true);
-    EXPECT_THROW(ops->gather_rows(weight(table), up_ids({1, 9})), sdw::plugin::Error);
+    if (backends()[GetParam().backend].checks_indices) {
+        EXPECT_THROW(ops->gather_rows(weight(table), up_ids({1, 9})), sdw::plugin::Error);
+    }
 }
 
 // ---------------------------------------------------------------------------------

@@ -1,0 +1,203 @@
+// The torch plugin through its C ABI alone, as the host sees it: what it says about
+// itself, its options and their refusals, the memory cap (OUT_OF_MEMORY at load and in a
+// run, the context still usable after), and a UNet prepared, run and replayed against
+// diffusers.
+// Every golden generation also runs through it (tests/pipeline, tests/e2e).
+#include "../cpu-blas/safetensors_file.h"
+
+#include <sdw/plugin_api.h>
+#include <sdw/tensor_views.hpp>
+
+#include <gtest/gtest.h>
+
+#include <dlfcn.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct ErrorRecord {
+    std::string message;
+    int calls = 0;
+};
+
+void record_error(sdw_error *err, const char *message) {
+    auto *e = reinterpret_cast<ErrorRecord *>(err);
+    e->message = message;
+    ++e->calls;
+}
+void ignore_log(sdw_log_level, const char *) {}
+
+std::string fixture(const std::string &rel) { return std::string(SDW_TEST_FIXTURES) + "/" + rel; }
+
+std::string read_text(const std::string &path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+class TorchPluginTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        handle_ = dlopen(SDW_PLUGIN_DIR "/libsdw_torch.so", RTLD_NOW | RTLD_LOCAL);
+        ASSERT_NE(handle_, nullptr) << dlerror();
+        auto init = reinterpret_cast<sdw_plugin_init_fn>(dlsym(handle_, SDW_PLUGIN_INIT_SYMBOL));
+        ASSERT_NE(init, nullptr);
+        ErrorRecord err;
+        ASSERT_EQ(init(&host_, &api_, reinterpret_cast<sdw_error *>(&err)), SDW_STATUS_OK) << err.message;
+    }
+
+    sdw_error *err() { return reinterpret_cast<sdw_error *>(&err_); }
+
+    sdw_context *make_context(const char *options) {
+        sdw_context *ctx = nullptr;
+        EXPECT_EQ(api_->context_create(options, &ctx, err()), SDW_STATUS_OK) << options << ": " << err_.message;
+        return ctx;
+    }
+
+    // tiny-sd's `folder` as component `kind`; the status of the load.
+    sdw_status load(sdw_context *ctx, const char *kind, const std::string &folder, sdw_component **out) {
+        const std::string config = read_text(fixture("models/tiny-sd/" + folder + "/config.json"));
+        weights_ = sdw::test::read_safetensors(fixture("models/tiny-sd/" + folder + "/diffusion_pytorch_model.safetensors"));
+        std::vector<sdw_tensor_view> views;
+        for (const auto &[name, t] : weights_) views.push_back(sdw::test::view_of(name, t));
+        const sdw_component_desc desc = sdw::plugin::make_component_desc(kind, config.c_str(), views);
+        err_ = {};
+        return api_->component_load(ctx, &desc, out, err());
+    }
+
+    static void *handle_;
+    static const sdw_plugin_api *api_;
+    static sdw_host_api host_;
+    ErrorRecord err_;
+    std::map<std::string, sdw::test::StoredTensor> weights_;
+};
+
+void *TorchPluginTest::handle_ = nullptr;
+const sdw_plugin_api *TorchPluginTest::api_ = nullptr;
+sdw_host_api TorchPluginTest::host_ = {sizeof(sdw_host_api), SDW_ABI_VERSION_MAJOR, SDW_ABI_VERSION_MINOR,
+                                       &record_error, &ignore_log};
+
+TEST_F(TorchPluginTest, DescribesItselfAndItsContextsDevice) {
+    sdw_plugin_info info{};
+    info.struct_size = sizeof info;
+    ASSERT_EQ(api_->describe(&info, err()), SDW_STATUS_OK) << err_.message;
+    EXPECT_STREQ(info.name, "torch");
+    EXPECT_NE(std::string(info.device).find("libtorch"), std::string::npos) << info.device;
+    sdw_context *ctx = make_context("{\"device\": \"cpu\", \"threads\": 1}");
+    ASSERT_NE(ctx, nullptr);
+    sdw_context_info context{};
+    context.struct_size = sizeof context;
+    ASSERT_EQ(api_->context_describe(ctx, &context, err()), SDW_STATUS_OK) << err_.message;
+    EXPECT_NE(std::string(context.device).find("CPU (1 thread, libtorch"), std::string::npos) << context.device;
+    EXPECT_NE(std::string(context.device).find("F32"), std::string::npos) << context.device;
+    api_->context_destroy(ctx);
+}
+
+TEST_F(TorchPluginTest, OptionsAreCheckedByName) {
+    for (const char *good : {"{}", "{\"device\": \"cpu\", \"dtype\": \"float32\", \"cuda_graphs\": false}",
+                             "{\"channels_last\": true, \"max_memory_mb\": 100}"}) {
+        sdw_context *ctx = make_context(good);
+        ASSERT_NE(ctx, nullptr) << good;
+        api_->context_destroy(ctx);
+    }
+    struct Bad {
+        const char *options;
+        sdw_status status;
+        const char *names;
+    };
+    for (const Bad &bad : {Bad{"{\"device\": \"gpu\"}", SDW_STATUS_INVALID_ARGUMENT, "'device'"},
+                           Bad{"{\"device\": \"cpu\", \"dtype\": \"float16\"}", SDW_STATUS_INVALID_ARGUMENT, "'dtype'"},
+                           Bad{"{\"device\": \"cpu\", \"dtype\": \"int8\"}", SDW_STATUS_INVALID_ARGUMENT, "'dtype'"},
+                           Bad{"{\"cuda_graphs\": 1}", SDW_STATUS_INVALID_ARGUMENT, "'cuda_graphs'"},
+                           Bad{"{\"threads\": -1}", SDW_STATUS_INVALID_ARGUMENT, "'threads'"},
+                           Bad{"{\"bogus\": true}", SDW_STATUS_INVALID_ARGUMENT, "'bogus'"},
+                           Bad{"{\"device\": \"cuda:7\"}", SDW_STATUS_UNSUPPORTED, "cuda:7"}}) {
+        sdw_context *ctx = nullptr;
+        err_ = {};
+        EXPECT_EQ(api_->context_create(bad.options, &ctx, err()), bad.status) << bad.options;
+        EXPECT_EQ(ctx, nullptr);
+        EXPECT_NE(err_.message.find(bad.names), std::string::npos) << bad.options << ": " << err_.message;
+    }
+}
+
+TEST_F(TorchPluginTest, AMemoryCapFailsTheLoadOrTheRunAndTheContextGoesOn) {
+    // tiny-sd's UNet holds 13 MB of float32 weights, its VAE decoder under 4 MB: an
+    // 8 MiB cap admits the second, not the first.
+    sdw_context *ctx = make_context("{\"device\": \"cpu\", \"max_memory_mb\": 8}");
+    ASSERT_NE(ctx, nullptr);
+    sdw_component *unet = nullptr;
+    EXPECT_EQ(load(ctx, "unet", "unet", &unet), SDW_STATUS_OUT_OF_MEMORY);
+    EXPECT_EQ(unet, nullptr);
+    EXPECT_NE(err_.message.find("max_memory_mb of 8 MiB"), std::string::npos) << err_.message;
+    EXPECT_NE(err_.message.find("needs"), std::string::npos) << err_.message;
+
+    sdw_component *vae = nullptr;
+    ASSERT_EQ(load(ctx, "vae_decoder", "vae", &vae), SDW_STATUS_OK) << err_.message;
+    // A run whose input alone passes the cap fails; a small one after it runs.
+    auto run = [&](int64_t side) {
+        std::vector<float> latents(static_cast<size_t>(4 * side * side), 0.1f), image(static_cast<size_t>(3 * 64 * side * side));
+        std::vector<sdw_tensor_view> in{sdw::plugin::make_view("latents", SDW_DTYPE_F32, {1, 4, side, side}, latents.data())};
+        std::vector<sdw_tensor_view> out{
+            sdw::plugin::make_view("image", SDW_DTYPE_F32, {1, 3, 8 * side, 8 * side}, image.data())};
+        sdw_run_args args{};
+        args.struct_size = sizeof args;
+        args.inputs = in.data();
+        args.input_count = in.size();
+        args.outputs = out.data();
+        args.output_count = out.size();
+        err_ = {};
+        return api_->component_run(vae, &args, err());
+    };
+    EXPECT_EQ(run(768), SDW_STATUS_OUT_OF_MEMORY);  // 9 MiB of latents
+    EXPECT_NE(err_.message.find("an input needs 9 MiB"), std::string::npos) << err_.message;
+    EXPECT_EQ(run(8), SDW_STATUS_OK) << err_.message;
+
+    sdw_memory_report report{};
+    report.struct_size = sizeof report;
+    ASSERT_EQ(api_->context_memory(ctx, &report, err()), SDW_STATUS_OK);
+    EXPECT_GT(report.weights_bytes, 0u);
+    EXPECT_LT(report.weights_bytes, uint64_t{8} << 20);
+    EXPECT_EQ(report.plans_bytes, uint64_t{4 * 8 * 8 * 4}) << "the 8x8 plan's input";
+    api_->component_destroy(vae);
+    api_->context_destroy(ctx);
+}
+
+TEST_F(TorchPluginTest, PreparedUnetMatchesDiffusersOnTheCpu) {
+    sdw_context *ctx = make_context("{\"device\": \"cpu\"}");
+    sdw_component *unet = nullptr;
+    ASSERT_EQ(load(ctx, "unet", "unet", &unet), SDW_STATUS_OK) << err_.message;
+    auto golden = sdw::test::read_safetensors(fixture("golden/tiny-sd/components.safetensors"));
+    std::vector<float> sample = golden.at("unet.sample").as_f32(), context = golden.at("unet.encoder_hidden_states").as_f32(),
+                       noise(sample.size()), timesteps;
+    for (int64_t t : golden.at("unet.timesteps").as_i64()) timesteps.push_back(static_cast<float>(t));
+    std::vector<sdw_tensor_view> in{sdw::plugin::make_view("sample", SDW_DTYPE_F32, {2, 4, 8, 8}, sample.data()),
+                                    sdw::plugin::make_view("timestep", SDW_DTYPE_F32, {2}, timesteps.data()),
+                                    sdw::plugin::make_view("encoder_hidden_states", SDW_DTYPE_F32, {2, 77, 32}, context.data())};
+    std::vector<sdw_tensor_view> out{sdw::plugin::make_view("noise_pred", SDW_DTYPE_F32, {2, 4, 8, 8}, noise.data())};
+    ASSERT_EQ(api_->component_prepare(unet, in.data(), in.size(), err()), SDW_STATUS_OK) << err_.message;
+    sdw_run_args args{};
+    args.struct_size = sizeof args;
+    args.inputs = in.data();
+    args.input_count = in.size();
+    args.outputs = out.data();
+    args.output_count = out.size();
+    for (int repeat = 0; repeat < 2; ++repeat) {
+        ASSERT_EQ(api_->component_run(unet, &args, err()), SDW_STATUS_OK) << err_.message;
+        const std::vector<float> want = golden.at("unet.out").as_f32();
+        double num = 0, den = 0;
+        for (size_t i = 0; i < want.size(); ++i) {
+            num += (noise[i] - want[i]) * (noise[i] - want[i]);
+            den += want[i] * want[i];
+        }
+        EXPECT_LT(std::sqrt(num / den), 1e-5) << "run " << repeat;
+    }
+    api_->component_destroy(unet);
+    api_->context_destroy(ctx);
+}
+
+}  // namespace
