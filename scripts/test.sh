@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds and runs every test twice,
 # once optimised (./build) and once under AddressSanitizer + UndefinedBehaviorSanitizer
-# (./build-asan). Exits non-zero if anything fails.
+# (./build-asan); between the two, compiles the torch plugin against a CUDA libtorch.
+# Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -11,6 +12,9 @@ echo "== optimised build =="
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== torch plugin against CUDA libtorch (compile and link only) =="
+./scripts/check-torch-cuda-build.sh
 
 if [ "${SDW_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== ASan + UBSan build =="

@@ -38,7 +38,7 @@ TorchOptions read_options(sdw::nn::PluginOptions &options) {
         options.fail("option 'dtype' " + dtype + " needs device cuda; the CPU computes in float32");
     o.cuda_graphs = options.flag("cuda_graphs", true);
     o.channels_last = options.flag("channels_last", o.cuda);
-    o.threads = options.integer("threads", 0, 1024, 0, "CPU intra-op threads, 0 = libtorch's default");
+    o.threads = options.integer("threads", 0, 1024, 0, "CPU intra-op threads, 0 = all cores");
     o.max_memory_bytes = static_cast<uint64_t>(options.integer("max_memory_mb", 0, 1 << 30, 0, "0 = no cap")) << 20;
     return o;
 }

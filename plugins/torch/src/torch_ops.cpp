@@ -21,6 +21,7 @@
 #include <limits>
 #include <cstring>
 #include <string>
+#include <thread>
 
 namespace sdw::libtorch {
 
@@ -73,7 +74,11 @@ void expect_same(const char *op, const Tensor &a, const Tensor &b) {
 class TorchOps final : public sdw::nn::Ops {
 public:
     explicit TorchOps(const TorchOptions &options) : device_(make_device(options)), options_(options) {
-        if (options.threads > 0) at::set_num_threads(options.threads);
+        // libtorch's pool is process-wide; left alone it may use one thread (Debian's
+        // build does), so a context sets it: its threads option, or every core.
+        if (!options.cuda)
+            at::set_num_threads(options.threads > 0 ? options.threads
+                                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     }
 
     // --- the backend ------------------------------------------------------------

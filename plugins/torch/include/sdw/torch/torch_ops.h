@@ -17,7 +17,7 @@ struct TorchOptions {
     sdw::nn::DType dtype = sdw::nn::DType::F32;  // compute dtype of activations and weights
     bool cuda_graphs = true;                  // plans as CUDA graphs (CUDA only)
     bool channels_last = false;               // NHWC memory for convolutions (CUDA)
-    int threads = 0;                          // intra-op threads on the CPU; 0 = libtorch's default
+    int threads = 0;                          // intra-op threads on the CPU (process-wide); 0 = all cores
     uint64_t max_memory_bytes = 0;            // cap on resident weights and plan inputs; 0 = none
 };
 
