@@ -200,4 +200,53 @@ TEST_F(TorchPluginTest, PreparedUnetMatchesDiffusersOnTheCpu) {
     api_->context_destroy(ctx);
 }
 
+// Both in-tree plugins in one process (RTLD_LOCAL, each exporting only its entry
+// points): the same VAE decode on each, the same picture.
+TEST_F(TorchPluginTest, LoadsBesideCpuBlasInOneProcessAndAgreesWithIt) {
+    if (!std::ifstream(SDW_PLUGIN_DIR "/libsdw_cpu_blas.so")) GTEST_SKIP() << "cpu-blas is not built";
+    void *cpu = dlopen(SDW_PLUGIN_DIR "/libsdw_cpu_blas.so", RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(cpu, nullptr) << dlerror();
+    auto cpu_init = reinterpret_cast<sdw_plugin_init_fn>(dlsym(cpu, SDW_PLUGIN_INIT_SYMBOL));
+    ASSERT_NE(cpu_init, nullptr);
+    const sdw_plugin_api *cpu_api = nullptr;
+    ASSERT_EQ(cpu_init(&host_, &cpu_api, err()), SDW_STATUS_OK) << err_.message;
+    EXPECT_NE(dlsym(handle_, SDW_PLUGIN_INIT_SYMBOL), dlsym(cpu, SDW_PLUGIN_INIT_SYMBOL));
+
+    auto decode = [&](const sdw_plugin_api *api, const char *options) {
+        sdw_context *ctx = nullptr;
+        EXPECT_EQ(api->context_create(options, &ctx, err()), SDW_STATUS_OK) << err_.message;
+        const std::string config = read_text(fixture("models/tiny-sd/vae/config.json"));
+        const auto weights = sdw::test::read_safetensors(fixture("models/tiny-sd/vae/diffusion_pytorch_model.safetensors"));
+        std::vector<sdw_tensor_view> views;
+        for (const auto &[name, t] : weights) views.push_back(sdw::test::view_of(name, t));
+        const sdw_component_desc desc = sdw::plugin::make_component_desc("vae_decoder", config.c_str(), views);
+        sdw_component *vae = nullptr;
+        EXPECT_EQ(api->component_load(ctx, &desc, &vae, err()), SDW_STATUS_OK) << err_.message;
+        std::vector<float> latents(4 * 8 * 8), image(3 * 64 * 64);
+        for (size_t i = 0; i < latents.size(); ++i) latents[i] = std::sin(0.37f * static_cast<float>(i));
+        std::vector<sdw_tensor_view> in{sdw::plugin::make_view("latents", SDW_DTYPE_F32, {1, 4, 8, 8}, latents.data())};
+        std::vector<sdw_tensor_view> out{sdw::plugin::make_view("image", SDW_DTYPE_F32, {1, 3, 64, 64}, image.data())};
+        sdw_run_args args{};
+        args.struct_size = sizeof args;
+        args.inputs = in.data();
+        args.input_count = in.size();
+        args.outputs = out.data();
+        args.output_count = out.size();
+        EXPECT_EQ(api->component_run(vae, &args, err()), SDW_STATUS_OK) << err_.message;
+        api->component_destroy(vae);
+        api->context_destroy(ctx);
+        return image;
+    };
+    const std::vector<float> from_torch = decode(api_, "{\"device\": \"cpu\"}");
+    const std::vector<float> from_cpu = decode(cpu_api, "{}");
+    double num = 0, den = 0;
+    for (size_t i = 0; i < from_cpu.size(); ++i) {
+        num += (from_torch[i] - from_cpu[i]) * (from_torch[i] - from_cpu[i]);
+        den += from_cpu[i] * from_cpu[i];
+    }
+    EXPECT_GT(den, 0.0);
+    EXPECT_LT(std::sqrt(num / den), 1e-5);
+    dlclose(cpu);
+}
+
 }  // namespace
