@@ -1,6 +1,7 @@
 // The cpu-blas plugin through its C ABI alone, as the host sees it: init and
 // version refusal, describe, options, component load errors, and the tiny-sd
 // components against the diffusers references in tests/fixtures/golden.
+#include "abi_host.h"
 #include "safetensors_file.h"
 
 #include <sdw/plugin_api.h>
@@ -17,30 +18,11 @@
 
 namespace {
 
-struct sdw_error_impl {
-    std::string message;
-    int calls = 0;
-};
-
-void record_error(sdw_error *err, const char *message) {
-    auto *e = reinterpret_cast<sdw_error_impl *>(err);
-    e->message = message;
-    ++e->calls;
-}
-void ignore_log(sdw_log_level, const char *) {}
-
-sdw_host_api host_api(uint32_t major, uint32_t minor) {
-    return {sizeof(sdw_host_api), major, minor, &record_error, &ignore_log};
-}
-
-std::string fixture(const std::string &rel) { return std::string(SDW_TEST_FIXTURES) + "/" + rel; }
-
-std::string read_text(const std::string &path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using sdw::test::fixture;
+using sdw::test::host_api;
+using sdw::test::read_text;
+using sdw::test::run_args;
+using sdw_error_impl = sdw::test::RecordedError;
 
 class CpuBlasPluginTest : public ::testing::Test {
 protected:
@@ -76,16 +58,6 @@ protected:
         sdw_component *component = nullptr;
         EXPECT_EQ(api_->component_load(ctx, &desc, &component, err()), SDW_STATUS_OK) << err_.message;
         return component;
-    }
-
-    static sdw_run_args run_args(const std::vector<sdw_tensor_view> &in, std::vector<sdw_tensor_view> &out) {
-        sdw_run_args args{};
-        args.struct_size = sizeof args;
-        args.inputs = in.data();
-        args.input_count = in.size();
-        args.outputs = out.data();
-        args.output_count = out.size();
-        return args;
     }
 
     static void *handle_;

@@ -3,6 +3,7 @@
 // run, the context still usable after), and a UNet prepared, run and replayed against
 // diffusers.
 // Every golden generation also runs through it (tests/pipeline, tests/e2e).
+#include "../cpu-blas/abi_host.h"
 #include "../cpu-blas/safetensors_file.h"
 
 #include <sdw/plugin_api.h>
@@ -19,26 +20,10 @@
 
 namespace {
 
-struct ErrorRecord {
-    std::string message;
-    int calls = 0;
-};
-
-void record_error(sdw_error *err, const char *message) {
-    auto *e = reinterpret_cast<ErrorRecord *>(err);
-    e->message = message;
-    ++e->calls;
-}
-void ignore_log(sdw_log_level, const char *) {}
-
-std::string fixture(const std::string &rel) { return std::string(SDW_TEST_FIXTURES) + "/" + rel; }
-
-std::string read_text(const std::string &path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using sdw::test::fixture;
+using sdw::test::read_text;
+using sdw::test::run_args;
+using ErrorRecord = sdw::test::RecordedError;
 
 class TorchPluginTest : public ::testing::Test {
 protected:
@@ -79,8 +64,7 @@ protected:
 
 void *TorchPluginTest::handle_ = nullptr;
 const sdw_plugin_api *TorchPluginTest::api_ = nullptr;
-sdw_host_api TorchPluginTest::host_ = {sizeof(sdw_host_api), SDW_ABI_VERSION_MAJOR, SDW_ABI_VERSION_MINOR,
-                                       &record_error, &ignore_log};
+sdw_host_api TorchPluginTest::host_ = sdw::test::host_api();
 
 TEST_F(TorchPluginTest, DescribesItselfAndItsContextsDevice) {
     sdw_plugin_info info{};
@@ -144,12 +128,7 @@ TEST_F(TorchPluginTest, AMemoryCapFailsTheLoadOrTheRunAndTheContextGoesOn) {
         std::vector<sdw_tensor_view> in{sdw::plugin::make_view("latents", SDW_DTYPE_F32, {1, 4, side, side}, latents.data())};
         std::vector<sdw_tensor_view> out{
             sdw::plugin::make_view("image", SDW_DTYPE_F32, {1, 3, 8 * side, 8 * side}, image.data())};
-        sdw_run_args args{};
-        args.struct_size = sizeof args;
-        args.inputs = in.data();
-        args.input_count = in.size();
-        args.outputs = out.data();
-        args.output_count = out.size();
+        sdw_run_args args = run_args(in, out);
         err_ = {};
         return api_->component_run(vae, &args, err());
     };
@@ -180,12 +159,7 @@ TEST_F(TorchPluginTest, PreparedUnetMatchesDiffusersOnTheCpu) {
                                     sdw::plugin::make_view("encoder_hidden_states", SDW_DTYPE_F32, {2, 77, 32}, context.data())};
     std::vector<sdw_tensor_view> out{sdw::plugin::make_view("noise_pred", SDW_DTYPE_F32, {2, 4, 8, 8}, noise.data())};
     ASSERT_EQ(api_->component_prepare(unet, in.data(), in.size(), err()), SDW_STATUS_OK) << err_.message;
-    sdw_run_args args{};
-    args.struct_size = sizeof args;
-    args.inputs = in.data();
-    args.input_count = in.size();
-    args.outputs = out.data();
-    args.output_count = out.size();
+    sdw_run_args args = run_args(in, out);
     for (int repeat = 0; repeat < 2; ++repeat) {
         ASSERT_EQ(api_->component_run(unet, &args, err()), SDW_STATUS_OK) << err_.message;
         const std::vector<float> want = golden.at("unet.out").as_f32();
@@ -226,12 +200,7 @@ TEST_F(TorchPluginTest, LoadsBesideCpuBlasInOneProcessAndAgreesWithIt) {
         for (size_t i = 0; i < latents.size(); ++i) latents[i] = std::sin(0.37f * static_cast<float>(i));
         std::vector<sdw_tensor_view> in{sdw::plugin::make_view("latents", SDW_DTYPE_F32, {1, 4, 8, 8}, latents.data())};
         std::vector<sdw_tensor_view> out{sdw::plugin::make_view("image", SDW_DTYPE_F32, {1, 3, 64, 64}, image.data())};
-        sdw_run_args args{};
-        args.struct_size = sizeof args;
-        args.inputs = in.data();
-        args.input_count = in.size();
-        args.outputs = out.data();
-        args.output_count = out.size();
+        sdw_run_args args = run_args(in, out);
         EXPECT_EQ(api->component_run(vae, &args, err()), SDW_STATUS_OK) << err_.message;
         api->component_destroy(vae);
         api->context_destroy(ctx);
