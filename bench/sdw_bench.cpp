@@ -36,6 +36,8 @@ const char kUsage[] =
     "  --model DIR       diffusers model folder (e.g. from sdw-make-model --family sd15)\n"
     "  --plugin NAME     backend plugin name or path (default cpu-blas)\n"
     "  --threads N       plugin threads, 0 = all cores (default 0)\n"
+    "  --options JSON    the plugin's options object instead of {\"threads\": N}, e.g.\n"
+    "                    '{\"device\": \"cuda\", \"dtype\": \"float16\", \"cuda_graphs\": false}'\n"
     "  --sizes A,B       image sizes of the UNet calls (default 512,256)\n"
     "  --batch N         UNet batch (default 2: cond + uncond in one call)\n"
     "  --warmup N        untimed UNet calls per size (default 1)\n"
@@ -49,7 +51,7 @@ const char kUsage[] =
 }
 
 struct Options {
-    std::string model, plugin = "cpu-blas";
+    std::string model, plugin = "cpu-blas", plugin_options;
     int threads = 0, batch = 2, warmup = 1, calls = 2, vae_size = 512, fma_ports = 2;
     std::vector<int> sizes{512, 256};
 };
@@ -77,6 +79,7 @@ Options parse(int argc, char **argv) {
         if (arg == "--model") o.model = v;
         else if (arg == "--plugin") o.plugin = v;
         else if (arg == "--threads") o.threads = to_int(arg, v, 0);
+        else if (arg == "--options") o.plugin_options = v;
         else if (arg == "--batch") o.batch = to_int(arg, v, 1);
         else if (arg == "--warmup") o.warmup = to_int(arg, v, 0);
         else if (arg == "--calls") o.calls = to_int(arg, v, 1);
@@ -160,7 +163,8 @@ int run(const Options &o) {
     const Phase load = measure([&] {
         model.emplace(sdw::ModelFolder::open(o.model));
         library = sdw::PluginLibrary::load(o.plugin);
-        context.emplace(sdw::PluginContext::create(library, "{\"threads\": " + std::to_string(o.threads) + "}"));
+        context.emplace(sdw::PluginContext::create(
+            library, o.plugin_options.empty() ? "{\"threads\": " + std::to_string(o.threads) + "}" : o.plugin_options));
         components = std::make_unique<sdw::PluginComponents>(*context, *model);
     });
     const nlohmann::json unet_config = model->unet().config();
