@@ -313,6 +313,9 @@ ApiResponse ApiHandler::stream(const JobPtr &job, const ApiRequest &request,
         if (!parsed) return invalid_field("last_event_id", "Last-Event-ID must be an event id");
         after = *parsed;
     }
+    // An id beyond the log (a client's stale or forged id) counts as "from the end": the
+    // stream goes on with the next event, so it still ends with the terminal one.
+    after = std::min(after, job->events().last_id());
     // A client that has seen the terminal event (an EventSource reconnecting after the
     // server closed the stream) is told to stop: 204 ends EventSource's reconnection.
     if (job->events().closed() && after >= job->events().last_id()) {

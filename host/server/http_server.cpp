@@ -140,6 +140,9 @@ private:
 
     void on_keepalive(beast::error_code ec) {
         if (ec || done_ || closing_) return;
+        // Every stream ends once its job has: nothing left to send after the terminal
+        // event means this stream cannot deliver it (it never should; this is the bound).
+        if (!writing_ && job_->events().closed() && last_sent_ >= job_->events().last_id()) return close();
         if (!writing_) {
             out_ = format_sse_comment("keep-alive");
             write();

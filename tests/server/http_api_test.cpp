@@ -612,6 +612,21 @@ TEST_F(HttpApi, LiveStreamResumesFromLastEventIdWhileRunning) {
     EXPECT_EQ(second.events[second.events.size() - 2].event, "completed");
 }
 
+TEST_F(HttpApi, ALastEventIdBeyondTheLogStreamsFromTheEndAndEnds) {
+    start();
+    generator->step_delay = 10ms;
+    std::string id = submit({{"prompt", "x"}, {"steps", 20}});
+    // While the job runs, an id past its last event must not filter out the terminal one.
+    auto stream = read_sse(port, "/v1/jobs/" + id + "/stream", {{"Last-Event-ID", "999999"}}, 10s);
+    ASSERT_EQ(stream.status, 200) << stream.error;
+    ASSERT_GE(stream.events.size(), 2u) << stream.raw;
+    EXPECT_EQ(stream.events[stream.events.size() - 2].event, "completed") << stream.raw;
+    EXPECT_EQ(stream.events.back().data, "[DONE]");
+    EXPECT_TRUE(stream.closed_by_server);
+    // After the end, the same id is told to stop.
+    EXPECT_EQ(read_sse(port, "/v1/jobs/" + id + "/stream", {{"Last-Event-ID", "999999"}}).status, 204);
+}
+
 TEST_F(HttpApi, QuietStreamsGetKeepAliveComments) {
     auto options = default_options();
     options.sse_keepalive = 40ms;
