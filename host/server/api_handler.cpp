@@ -51,12 +51,18 @@ std::optional<std::string> query_value(std::string_view query, std::string_view 
     return std::nullopt;
 }
 
+// Decimal digits in canonical form: "0", or no leading zero ("00.png" is no image).
 std::optional<uint64_t> parse_u64(std::string_view text) {
+    if (text.size() > 1 && text.front() == '0') return std::nullopt;
     uint64_t value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
     return value;
 }
+
+// Locale-free ASCII lowering; std::tolower is undefined for the negative chars that
+// header bytes >= 0x80 become.
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Compares without an early exit so response timing does not reveal a key's prefix.
 bool constant_time_equal(std::string_view a, std::string_view b) {
@@ -140,7 +146,7 @@ bool ApiHandler::authorized(const ApiRequest &request, bool allow_query_key,
     constexpr std::string_view bearer = "Bearer ";
     if (request.authorization.size() > bearer.size() &&
         std::equal(bearer.begin(), bearer.end(), request.authorization.begin(),
-                   [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+                   [](char a, char b) { return ascii_lower(a) == ascii_lower(b); }))
         offered.push_back(request.authorization.substr(bearer.size()));
     if (!request.api_key.empty()) offered.push_back(request.api_key);
     if (allow_query_key)

@@ -218,6 +218,8 @@ TEST_F(HttpApi, SubmitStreamAndDownloadAJob) {
 
     EXPECT_EQ(http_request(port, "GET", "/v1/jobs/" + id + "/images/1.png").status, 404);
     EXPECT_EQ(http_request(port, "GET", "/v1/jobs/" + id + "/images/x.png").status, 404);
+    // One name per image: leading zeros name none.
+    EXPECT_EQ(http_request(port, "GET", "/v1/jobs/" + id + "/images/00.png").status, 404);
 }
 
 TEST_F(HttpApi, AnOmittedSeedIsDrawnAtRandomWithin53Bits) {
@@ -365,6 +367,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadInput{"not_json", raw("prompt=a cat"), nullptr},
         BadInput{"truncated_json", raw(R"({"prompt": "a)"), nullptr},
+        BadInput{"number_beyond_double", raw(R"({"prompt": "a", "guidance_scale": 1e309})"), "guidance_scale"},
         BadInput{"json_array", raw(R"(["a cat"])"), nullptr},
         BadInput{"unknown_field", with("sampler_name", "euler"), "sampler_name"},
         BadInput{"missing_prompt", raw(R"({"steps": 10})"), "prompt"},
