@@ -82,6 +82,11 @@ struct Param {
     DType dtype;
 };
 
+// "cpu-blas/F32" where ctest lists the parameter.
+void PrintTo(const Param &param, std::ostream *os) {
+    *os << backends()[param.backend].name << "/" << sdw::nn::dtype_name(param.dtype);
+}
+
 std::string param_name(const ::testing::TestParamInfo<Param> &info) {
     std::string name = backends()[info.param.backend].name + "_" + sdw::nn::dtype_name(info.param.dtype);
     for (char &c : name)
