@@ -23,6 +23,15 @@ void require_positive(const ConfigReader& reader, const std::string& key, int64_
     if (value <= 0) reader.fail(key, "must be positive, got " + std::to_string(value));
 }
 
+// Sizes from a model's JSON bound what the worker allocates: each is held to a range that
+// every released checkpoint sits well inside, so that a corrupt value is refused at load
+// naming the file and key instead of overflowing or exhausting memory at the first job.
+void require_range(const ConfigReader& reader, const std::string& key, int64_t value, int64_t lo, int64_t hi) {
+    if (value < lo || value > hi)
+        reader.fail(key, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                             std::to_string(value));
+}
+
 }  // namespace
 
 UNetSummary summarize_unet(const nlohmann::json& config, const std::filesystem::path& path) {
@@ -42,6 +51,9 @@ UNetSummary summarize_unet(const nlohmann::json& config, const std::filesystem::
     } else {
         reader.fail("sample_size", "expected an integer or [height, width]");
     }
+    // Latent pixels: 1024 is an 8192-pixel default image, four times SDXL's.
+    require_range(reader, "sample_size", s.sample_height, 1, 1024);
+    require_range(reader, "sample_size", s.sample_width, 1, 1024);
     s.cross_attention_dim = reader.required_uniform_int("cross_attention_dim");
     s.block_out_channels = reader.required_int_list("block_out_channels");
     for (int64_t channels : s.block_out_channels)
@@ -78,6 +90,7 @@ VaeSummary summarize_vae(const nlohmann::json& config, const std::filesystem::pa
     if (s.block_out_channels.size() > 16) reader.fail("block_out_channels", "too many levels");
     s.downscale_factor = int64_t{1} << (s.block_out_channels.size() - 1);
     s.sample_size = reader.optional_int("sample_size", 32);
+    require_range(reader, "sample_size", s.sample_size, 1, 16384);
     s.scaling_factor = reader.optional_number("scaling_factor", 0.18215);
     s.shift_factor = reader.optional_number("shift_factor");
     s.force_upcast = reader.optional_bool("force_upcast", true);
@@ -102,11 +115,28 @@ TextEncoderSummary summarize_text_encoder(const nlohmann::json& config,
     // transformers' CLIPTextConfig defaults.
     s.max_position_embeddings = reader.optional_int("max_position_embeddings", 77);
     s.vocab_size = reader.optional_int("vocab_size", 49408);
+    require_range(reader, "max_position_embeddings", s.max_position_embeddings, 1, 4096);
+    require_range(reader, "vocab_size", s.vocab_size, 1, 1 << 22);
     s.hidden_act = reader.optional_string("hidden_act").value_or("quick_gelu");
     s.layer_norm_eps = reader.optional_number("layer_norm_eps", 1e-5);
     s.has_projection = has_projection;
     s.pooled_dim = has_projection ? reader.required_int("projection_dim") : s.hidden_size;
     return s;
+}
+
+void check_scheduler_config(const nlohmann::json& config, const std::filesystem::path& path) {
+    const ConfigReader reader(config, path);
+    if (reader.has("num_train_timesteps"))
+        require_range(reader, "num_train_timesteps", reader.required_int("num_train_timesteps"), 1, 100000);
+    if (const auto schedule = reader.optional_string("beta_schedule")) {
+        if (*schedule != "linear" && *schedule != "scaled_linear" && *schedule != "squaredcos_cap_v2")
+            reader.fail("beta_schedule", "\"" + *schedule + "\" is not one of linear, scaled_linear, squaredcos_cap_v2");
+    }
+    for (const char* key : {"beta_start", "beta_end"})
+        if (reader.has(key)) {
+            const double beta = reader.required_number(key);
+            if (!(beta > 0.0 && beta < 1.0)) reader.fail(key, "must be in (0, 1), got " + std::to_string(beta));
+        }
 }
 
 }  // namespace sdw

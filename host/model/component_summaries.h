@@ -68,6 +68,9 @@ struct TextEncoderSummary {
 };
 
 UNetSummary summarize_unet(const nlohmann::json& config, const std::filesystem::path& path);
+// The values of a scheduler_config.json that every scheduler reads (train timesteps, beta
+// schedule and range), so that a bad one stops the load instead of failing every job.
+void check_scheduler_config(const nlohmann::json& config, const std::filesystem::path& path);
 VaeSummary summarize_vae(const nlohmann::json& config, const std::filesystem::path& path);
 TextEncoderSummary summarize_text_encoder(const nlohmann::json& config,
                                           const std::filesystem::path& path, bool has_projection);

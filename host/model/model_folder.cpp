@@ -68,6 +68,7 @@ ModelFolder ModelFolder::open(const fs::path& dir) {
 
     folder.scheduler_config_ = read_json_object(dir / "scheduler" / "scheduler_config.json",
                                                 &folder.scheduler_config_text_);
+    check_scheduler_config(folder.scheduler_config_, dir / "scheduler" / "scheduler_config.json");
     folder.tokenizer_ = read_tokenizer(dir / "tokenizer");
     folder.text_encoder_ =
         load_component(dir / "text_encoder", ComponentKind::TextEncoder, "model");

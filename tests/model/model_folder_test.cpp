@@ -320,6 +320,36 @@ TEST_F(CraftedFolder, MissingSchedulerConfig) {
               std::string::npos) << message;
 }
 
+// Values every released checkpoint keeps well inside: a corrupt one stops the load with
+// the file, the key and the value, not the first job (or every job) after it.
+TEST_F(CraftedFolder, OutOfRangeConfigValuesAreRefusedAtLoadNamingFileKeyAndValue) {
+    struct Case {
+        std::string component, file, key;
+        nlohmann::json value;
+        std::string says;
+    };
+    for (const Case& c : {Case{"scheduler", "scheduler_config.json", "num_train_timesteps", 1000000000, "1000000000"},
+                          Case{"scheduler", "scheduler_config.json", "num_train_timesteps", 0, "got 0"},
+                          Case{"scheduler", "scheduler_config.json", "beta_schedule", "cosine", "\"cosine\""},
+                          Case{"scheduler", "scheduler_config.json", "beta_end", 2.0, "(0, 1)"},
+                          Case{"unet", "config.json", "sample_size", 1000000000, "1000000000"},
+                          Case{"vae", "config.json", "sample_size", -4, "got -4"},
+                          Case{"text_encoder", "config.json", "max_position_embeddings", 1 << 30, "4096"}}) {
+        const fs::path dir = own_component(c.component);
+        for (const auto& entry : fs::directory_iterator(kTinySd / c.component))
+            if (entry.path().filename() != c.file) fs::create_symlink(entry.path(), dir / entry.path().filename());
+        nlohmann::json config = nlohmann::json::parse(std::ifstream(kTinySd / c.component / c.file));
+        config[c.key] = c.value;
+        write_text(dir / c.file, config.dump());
+        const std::string message = error_of([&] { ModelFolder::open(root()); });
+        EXPECT_NE(message.find((dir / c.file).string() + ": " + c.key + ": "), std::string::npos) << message;
+        EXPECT_NE(message.find(c.says), std::string::npos) << message;
+        // Back to the original for the next case.
+        fs::remove_all(dir);
+        fs::create_directory_symlink(kTinySd / c.component, dir);
+    }
+}
+
 TEST_F(CraftedFolder, MissingVocab) {
     const fs::path dir = own_component("tokenizer");
     fs::copy_file(kTinySd / "tokenizer" / "merges.txt", dir / "merges.txt");
