@@ -6,6 +6,9 @@
 #ifdef SDW_CONFORMANCE_TORCH
 #include <sdw/torch/torch_ops.h>
 #endif
+#ifdef SDW_CONFORMANCE_VULKAN
+#include <sdw/vulkan/vulkan_ops.h>
+#endif
 
 namespace sdw::conformance {
 
@@ -42,6 +45,18 @@ const std::vector<Backend> &backends() {
                                                                             : std::string();
                         },
                         {DType::F32, DType::F16, DType::BF16}, {DType::F16, DType::BF16}, false});
+#endif
+#ifdef SDW_CONFORMANCE_VULKAN
+        // The default device (lavapipe in CI) in both storage types; skipped with the
+        // reason where no device is usable.
+        for (DType dtype : {DType::F32, DType::F16})
+            list.push_back({std::string("vulkan-") + (dtype == DType::F32 ? "f32" : "f16"),
+                            [dtype] {
+                                sdw::vulkan::VulkanOptions o;
+                                o.dtype = dtype;
+                                return sdw::vulkan::make_vulkan_ops(o);
+                            },
+                            [] { return sdw::vulkan::unavailable_reason(); }, {dtype}, {DType::F16}, false});
 #endif
         return list;
     }();

@@ -1,9 +1,9 @@
 // sdw::nn::Ops on the CPU: shape checks and the light element-wise and layout ops
 // here; convolution, attention and normalization in their own files.
 #include <sdw/cpu/cpu_ops.h>
+#include <sdw/nn/half_convert.h>
 
 #include "cpu_tensor.h"
-#include "half_convert.h"
 #include "kernels.h"
 
 #include "blas.h"
@@ -16,6 +16,11 @@
 #include <thread>
 
 namespace sdw::cpu {
+
+using sdw::nn::bf16_to_float;
+using sdw::nn::f16_to_float;
+using sdw::nn::float_to_bf16;
+using sdw::nn::float_to_f16;
 namespace {
 
 using sdw::nn::Shape;

@@ -1,6 +1,7 @@
 #include "vector_math.h"
 
-#include "half_convert.h"
+#include <sdw/nn/half_convert.h>
+
 
 #include <cmath>
 
@@ -15,6 +16,11 @@
 #endif
 
 namespace sdw::cpu {
+
+using sdw::nn::bf16_to_float;
+using sdw::nn::f16_to_float;
+using sdw::nn::float_to_bf16;
+using sdw::nn::float_to_f16;
 namespace {
 
 inline float silu_scalar(float v, float k) { return v / (1.0f + std::exp(-k * v)); }

@@ -1,11 +1,12 @@
-// IEEE half and bfloat16 to float, bit-exact, without relying on F16C being enabled
-// at compile time.
+// IEEE half and bfloat16 to and from float, bit-exact (round to nearest even, as torch),
+// without relying on F16C being enabled at compile time. Shared by the backends that
+// convert weights and data on the host.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 
-namespace sdw::cpu {
+namespace sdw::nn {
 
 inline float bits_to_float(uint32_t bits) {
     float f;
@@ -62,4 +63,4 @@ inline uint16_t float_to_f16(float f) {
     return static_cast<uint16_t>(sign | ((rounded - 0x38000000u) >> 13));
 }
 
-}  // namespace sdw::cpu
+}  // namespace sdw::nn

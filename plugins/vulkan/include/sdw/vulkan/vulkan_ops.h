@@ -1,0 +1,36 @@
+// sdw::nn::Ops on Vulkan compute shaders: any device with a Vulkan 1.2 driver and
+// buffer device addresses (NVIDIA, AMD, Intel; Mesa's lavapipe on the CPU).
+#pragma once
+
+#include <sdw/nn/ops.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace sdw::vulkan {
+
+struct VulkanOptions {
+    // A device index in enumeration order, or a substring of its name; empty: the first
+    // discrete GPU, else the first integrated one, else any other (lavapipe).
+    std::string device;
+    sdw::nn::DType dtype = sdw::nn::DType::F32;  // F32 or F16 (needs 16-bit storage)
+    bool validation = false;  // the Khronos validation layer; its errors fail the call
+    uint64_t max_memory_bytes = 0;  // cap on the device memory the context allocates; 0 = none
+};
+
+// Throws sdw::plugin::Error: UNSUPPORTED without a loader, a matching device or the
+// features the shaders need (each named), INVALID_ARGUMENT for a bad option.
+std::unique_ptr<sdw::nn::Ops> make_vulkan_ops(const VulkanOptions &options);
+
+// Whether a Vulkan device is usable here; empty when it is, otherwise why not.
+std::string unavailable_reason();
+
+// "llvmpipe (LLVM 15.0.6, 256 bits) (cpu, Mesa 22.3.6, F32, ...)" for an Ops from
+// make_vulkan_ops; empty for any other.
+std::string device_description(const sdw::nn::Ops &ops);
+
+// Validation messages of severity error seen by an Ops made with validation on.
+uint64_t validation_error_count(const sdw::nn::Ops &ops);
+
+}  // namespace sdw::vulkan
