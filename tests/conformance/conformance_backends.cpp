@@ -47,16 +47,27 @@ const std::vector<Backend> &backends() {
                         {DType::F32, DType::F16, DType::BF16}, {DType::F16, DType::BF16}, false});
 #endif
 #ifdef SDW_CONFORMANCE_VULKAN
-        // The default device (lavapipe in CI) in both storage types; skipped with the
-        // reason where no device is usable.
-        for (DType dtype : {DType::F32, DType::F16})
-            list.push_back({std::string("vulkan-") + (dtype == DType::F32 ? "f32" : "f16"),
-                            [dtype] {
-                                sdw::vulkan::VulkanOptions o;
-                                o.dtype = dtype;
-                                return sdw::vulkan::make_vulkan_ops(o);
-                            },
-                            [] { return sdw::vulkan::unavailable_reason(); }, {dtype}, {DType::F16}, false});
+        // The default device (lavapipe in CI) in both storage types, with the kernels it
+        // chooses (strips on a CPU device, tiles on a GPU) and with the other form
+        // forced; skipped with the reason where no device is usable.
+        sdw::vulkan::KernelForm other = sdw::vulkan::KernelForm::Tiled;
+        if (sdw::vulkan::unavailable_reason().empty() &&
+            sdw::vulkan::kernel_form(*sdw::vulkan::make_vulkan_ops({})) == sdw::vulkan::KernelForm::Tiled)
+            other = sdw::vulkan::KernelForm::Strip;
+        for (sdw::vulkan::KernelForm form : {sdw::vulkan::KernelForm::Auto, other})
+            for (DType dtype : {DType::F32, DType::F16}) {
+                const char *form_name = form == sdw::vulkan::KernelForm::Auto    ? ""
+                                        : form == sdw::vulkan::KernelForm::Tiled ? "-tiled"
+                                                                                 : "-strip";
+                list.push_back({std::string("vulkan") + form_name + (dtype == DType::F32 ? "-f32" : "-f16"),
+                                [dtype, form] {
+                                    sdw::vulkan::VulkanOptions o;
+                                    o.dtype = dtype;
+                                    o.kernels = form;
+                                    return sdw::vulkan::make_vulkan_ops(o);
+                                },
+                                [] { return sdw::vulkan::unavailable_reason(); }, {dtype}, {DType::F16}, false});
+            }
 #endif
         return list;
     }();

@@ -172,6 +172,7 @@ Device::Device(const VulkanOptions &options) {
         const Candidate &chosen = choose(candidates, options.device);
         physical_ = chosen.device;
         name_ = chosen.properties.deviceName;
+        cpu_ = chosen.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
         const std::string label = std::string("Vulkan device ") + std::to_string(chosen.index) + " (" + name_ + ")";
         if (chosen.properties.apiVersion < VK_API_VERSION_1_2)
             throw sp::Error(SDW_STATUS_UNSUPPORTED, label + " has Vulkan " + version_text(chosen.properties.apiVersion) +

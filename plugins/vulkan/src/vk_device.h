@@ -43,6 +43,7 @@ public:
     const DeviceLimits &limits() const { return limits_; }
     const VkPhysicalDeviceMemoryProperties &memory_properties() const { return memory_; }
     bool has_f16_storage() const { return f16_storage_; }
+    bool is_cpu() const { return cpu_; }
 
     // "NVIDIA H100 (discrete GPU, NVIDIA 550.54, Vulkan 1.3)".
     const std::string &description() const { return description_; }
@@ -73,6 +74,7 @@ private:
     DeviceLimits limits_;
     VkPhysicalDeviceMemoryProperties memory_{};
     bool f16_storage_ = false;
+    bool cpu_ = false;
     std::string description_, name_;
     std::atomic<uint64_t> validation_errors_{0};
     mutable std::mutex message_mutex_;

@@ -138,6 +138,7 @@ VulkanOps::VulkanOps(const VulkanOptions &options) : dtype_(options.dtype) {
     device_ = std::make_unique<Device>(options);
     memory_ = std::make_unique<Memory>(*device_, options.max_memory_bytes, false);
     kernels_ = std::make_unique<Kernels>(*device_);
+    strip_kernels_ = options.kernels == KernelForm::Strip || (options.kernels == KernelForm::Auto && device_->is_cpu());
     weights_ = std::make_unique<Pool>(*memory_, kWeightBlockBytes, "weights");
     general_ = std::make_unique<Pool>(*memory_, kActivationBlockBytes, "tensors");
     arena_ = std::make_unique<Pool>(*memory_, kActivationBlockBytes, "the plans' arena");
@@ -169,6 +170,7 @@ VulkanOps::~VulkanOps() {
 
 std::string VulkanOps::description() const {
     return device_->description() + ", " + sdw::nn::dtype_name(dtype_) +
+           (strip_kernels_ ? ", strip kernels" : ", tiled kernels") +
            (memory_->device_memory_mapped() ? ", mapped device memory" : ", staged transfers");
 }
 
@@ -581,9 +583,15 @@ Tensor VulkanOps::conv2d(const Tensor &x_in, const Tensor &w, const Tensor &bias
     push.padding = static_cast<uint32_t>(padding);
     push.wo = u32(wo, "width");
     u32(b * cout * ho * wo, "conv output elements");
-    const std::vector<uint32_t> tiles = matmul_tiles(push.M, device_->limits().max_workgroup_invocations);
-    kernels_->dispatch(commands(), kernels_->pipeline(std::string("matmul_conv_") + suffix(w.dtype), tiles), push,
-                       ceil_div(push.N, tiles[1]), ceil_div(push.M, tiles[0]), static_cast<uint64_t>(b));
+    if (strip_kernels_) {
+        // matmul_strip.comp's blocks: 16 rows x 16 columns per invocation, 64 invocations.
+        kernels_->dispatch(commands(), kernels_->pipeline(std::string("matmul_strip_conv_") + suffix(w.dtype)), push,
+                           ceil_div(push.N, 64 * 16), ceil_div(push.M, 16), static_cast<uint64_t>(b));
+    } else {
+        const std::vector<uint32_t> tiles = matmul_tiles(push.M, device_->limits().max_workgroup_invocations);
+        kernels_->dispatch(commands(), kernels_->pipeline(std::string("matmul_conv_") + suffix(w.dtype), tiles), push,
+                           ceil_div(push.N, tiles[1]), ceil_div(push.M, tiles[0]), static_cast<uint64_t>(b));
+    }
     Tensor out = y;
     if (x_in.dtype != w.dtype) out = cast(y, x_in.dtype);
     return out;
@@ -610,9 +618,15 @@ Tensor VulkanOps::linear(const Tensor &x_in, const Tensor &w, const Tensor &bias
     push.K = u32(in, "features");
     push.has_bias = bias.defined();
     u32(rows * out_features, "linear output elements");
-    const std::vector<uint32_t> tiles = matmul_tiles(push.M, device_->limits().max_workgroup_invocations);
-    kernels_->dispatch(commands(), kernels_->pipeline(std::string("matmul_linear_") + suffix(w.dtype), tiles), push,
-                       ceil_div(push.N, tiles[1]), ceil_div(push.M, tiles[0]));
+    if (strip_kernels_) {
+        // 16 rows x 8 columns per invocation, 64 invocations.
+        kernels_->dispatch(commands(), kernels_->pipeline(std::string("matmul_strip_linear_") + suffix(w.dtype)), push,
+                           ceil_div(push.N, 64 * 8), ceil_div(push.M, 16));
+    } else {
+        const std::vector<uint32_t> tiles = matmul_tiles(push.M, device_->limits().max_workgroup_invocations);
+        kernels_->dispatch(commands(), kernels_->pipeline(std::string("matmul_linear_") + suffix(w.dtype), tiles), push,
+                           ceil_div(push.N, tiles[1]), ceil_div(push.M, tiles[0]));
+    }
     return x_in.dtype != w.dtype ? cast(y, x_in.dtype) : y;
 }
 
@@ -668,6 +682,25 @@ Tensor VulkanOps::attention(const Tensor &q, const Tensor &k_in, const Tensor &v
         op_error("attention of " + shape_str(q.shape) + ", " + shape_str(k_in.shape) + ", " + shape_str(v_in.shape));
     const Tensor k = cast(k_in, q.dtype), v = cast(v_in, q.dtype);
     const uint32_t d = static_cast<uint32_t>(c / heads);
+    if (strip_kernels_) {
+        Tensor y = make(q.shape, q.dtype);
+        AttentionPush push{};
+        push.q = range_of(q).address();
+        push.k = range_of(k).address();
+        push.v = range_of(v).address();
+        push.y = range_of(y).address();
+        push.nq = u32(nq, "queries");
+        push.nk = u32(nk, "keys");
+        push.channels = u32(c, "channels");
+        push.causal = causal;
+        push.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+        u32(b * std::max(nq, nk) * c, "attention elements");
+        // attention_strip.comp: 4 query rows per invocation, 64 invocations.
+        kernels_->dispatch(commands(), kernels_->pipeline(std::string("attention_strip_") + suffix(q.dtype), {d}), push,
+                           ceil_div(static_cast<uint64_t>(nq), 64 * 4), static_cast<uint64_t>(heads),
+                           static_cast<uint64_t>(b));
+        return y;
+    }
     // The largest tiles whose Q, K, V and score arrays fit in shared memory.
     const uint32_t tpr = 8;
     uint32_t br = 16, bc = 16;
@@ -798,6 +831,12 @@ std::string unavailable_reason() {
 std::string device_description(const sdw::nn::Ops &ops) {
     const auto *vulkan = dynamic_cast<const VulkanOps *>(&ops);
     return vulkan != nullptr ? vulkan->description() : std::string();
+}
+
+KernelForm kernel_form(const sdw::nn::Ops &ops) {
+    const auto *vulkan = dynamic_cast<const VulkanOps *>(&ops);
+    if (vulkan == nullptr) return KernelForm::Auto;
+    return vulkan->uses_strip_kernels() ? KernelForm::Strip : KernelForm::Tiled;
 }
 
 uint64_t validation_error_count(const sdw::nn::Ops &ops) {

@@ -92,6 +92,7 @@ public:
     Device &device() { return *device_; }
     const Device &device() const { return *device_; }
     std::string description() const;
+    bool uses_strip_kernels() const { return strip_kernels_; }
 
 private:
     friend class SegmentRecorder;
@@ -124,6 +125,7 @@ private:
     std::unique_ptr<Kernels> kernels_;
     std::unique_ptr<Pool> weights_, general_, arena_;
     DType dtype_;
+    bool strip_kernels_ = false;  // KernelForm resolved for the device
     VkCommandPool command_pool_ = VK_NULL_HANDLE;
     VkCommandBuffer eager_ = VK_NULL_HANDLE;
     bool eager_open_ = false;

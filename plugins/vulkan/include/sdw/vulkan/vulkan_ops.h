@@ -10,6 +10,11 @@
 
 namespace sdw::vulkan {
 
+// The two forms of the matrix-product and attention kernels: shared-memory tiles for
+// GPUs, or strips (no shared memory, no barriers; one output column or query row per
+// invocation) for devices whose invocations are a CPU's SIMD lanes (lavapipe).
+enum class KernelForm { Auto, Tiled, Strip };  // Auto: Strip on CPU devices, else Tiled
+
 struct VulkanOptions {
     // A device index in enumeration order, or a substring of its name; empty: the first
     // discrete GPU, else the first integrated one, else any other (lavapipe).
@@ -17,6 +22,7 @@ struct VulkanOptions {
     sdw::nn::DType dtype = sdw::nn::DType::F32;  // F32 or F16 (needs 16-bit storage)
     bool validation = false;  // the Khronos validation layer; its errors fail the call
     uint64_t max_memory_bytes = 0;  // cap on the device memory the context allocates; 0 = none
+    KernelForm kernels = KernelForm::Auto;
 };
 
 // Throws sdw::plugin::Error: UNSUPPORTED without a loader, a matching device or the
@@ -29,6 +35,9 @@ std::string unavailable_reason();
 // "llvmpipe (LLVM 15.0.6, 256 bits) (cpu, Mesa 22.3.6, F32, ...)" for an Ops from
 // make_vulkan_ops; empty for any other.
 std::string device_description(const sdw::nn::Ops &ops);
+
+// The kernel form an Ops from make_vulkan_ops uses (Auto resolved); Auto for any other.
+KernelForm kernel_form(const sdw::nn::Ops &ops);
 
 // Validation messages of severity error seen by an Ops made with validation on.
 uint64_t validation_error_count(const sdw::nn::Ops &ops);
