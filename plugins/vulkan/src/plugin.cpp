@@ -30,6 +30,10 @@ VulkanOptions read_options(sdw::nn::PluginOptions &options) {
     const std::string dtype = options.choice("dtype", {"float32", "float16"}, "float32");
     o.dtype = dtype == "float16" ? DType::F16 : DType::F32;
     o.validation = options.flag("validation", false);
+    const std::string kernels = options.choice("kernels", {"auto", "tiled", "strip"}, "auto");
+    o.kernels = kernels == "tiled"   ? sdw::vulkan::KernelForm::Tiled
+                : kernels == "strip" ? sdw::vulkan::KernelForm::Strip
+                                     : sdw::vulkan::KernelForm::Auto;
     o.max_memory_bytes = static_cast<uint64_t>(options.integer("max_memory_mb", 0, 1 << 30, 0, "0 = no cap")) << 20;
     return o;
 }

@@ -551,6 +551,14 @@ std::vector<uint32_t> matmul_tiles(uint64_t m, uint32_t max_invocations) {
     return {64, 64, 16, 4, 4, 256};
 }
 
+// matmul_strip.comp's columns per invocation (64 invocations, 16 rows each): `best`,
+// halved while more than a quarter of the last workgroup's columns would be wasted.
+uint32_t strip_columns(uint64_t n, uint32_t best) {
+    uint32_t tn = best;
+    while (tn > 1 && ceil_div(n, 64 * tn) * 64 * tn > n + n / 4) tn /= 2;
+    return tn;
+}
+
 }  // namespace
 
 Tensor VulkanOps::conv2d(const Tensor &x_in, const Tensor &w, const Tensor &bias_in, int stride, int padding) {
@@ -584,9 +592,9 @@ Tensor VulkanOps::conv2d(const Tensor &x_in, const Tensor &w, const Tensor &bias
     push.wo = u32(wo, "width");
     u32(b * cout * ho * wo, "conv output elements");
     if (strip_kernels_) {
-        // matmul_strip.comp's blocks: 16 rows x 16 columns per invocation, 64 invocations.
-        kernels_->dispatch(commands(), kernels_->pipeline(std::string("matmul_strip_conv_") + suffix(w.dtype)), push,
-                           ceil_div(push.N, 64 * 16), ceil_div(push.M, 16), static_cast<uint64_t>(b));
+        const uint32_t tn = strip_columns(push.N, 16);
+        kernels_->dispatch(commands(), kernels_->pipeline(std::string("matmul_strip_conv_") + suffix(w.dtype), {tn}),
+                           push, ceil_div(push.N, 64 * tn), ceil_div(push.M, 16), static_cast<uint64_t>(b));
     } else {
         const std::vector<uint32_t> tiles = matmul_tiles(push.M, device_->limits().max_workgroup_invocations);
         kernels_->dispatch(commands(), kernels_->pipeline(std::string("matmul_conv_") + suffix(w.dtype), tiles), push,
@@ -619,9 +627,9 @@ Tensor VulkanOps::linear(const Tensor &x_in, const Tensor &w, const Tensor &bias
     push.has_bias = bias.defined();
     u32(rows * out_features, "linear output elements");
     if (strip_kernels_) {
-        // 16 rows x 8 columns per invocation, 64 invocations.
-        kernels_->dispatch(commands(), kernels_->pipeline(std::string("matmul_strip_linear_") + suffix(w.dtype)), push,
-                           ceil_div(push.N, 64 * 8), ceil_div(push.M, 16));
+        const uint32_t tn = strip_columns(push.N, 8);
+        kernels_->dispatch(commands(), kernels_->pipeline(std::string("matmul_strip_linear_") + suffix(w.dtype), {tn}),
+                           push, ceil_div(push.N, 64 * tn), ceil_div(push.M, 16));
     } else {
         const std::vector<uint32_t> tiles = matmul_tiles(push.M, device_->limits().max_workgroup_invocations);
         kernels_->dispatch(commands(), kernels_->pipeline(std::string("matmul_linear_") + suffix(w.dtype), tiles), push,
@@ -682,25 +690,6 @@ Tensor VulkanOps::attention(const Tensor &q, const Tensor &k_in, const Tensor &v
         op_error("attention of " + shape_str(q.shape) + ", " + shape_str(k_in.shape) + ", " + shape_str(v_in.shape));
     const Tensor k = cast(k_in, q.dtype), v = cast(v_in, q.dtype);
     const uint32_t d = static_cast<uint32_t>(c / heads);
-    if (strip_kernels_) {
-        Tensor y = make(q.shape, q.dtype);
-        AttentionPush push{};
-        push.q = range_of(q).address();
-        push.k = range_of(k).address();
-        push.v = range_of(v).address();
-        push.y = range_of(y).address();
-        push.nq = u32(nq, "queries");
-        push.nk = u32(nk, "keys");
-        push.channels = u32(c, "channels");
-        push.causal = causal;
-        push.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
-        u32(b * std::max(nq, nk) * c, "attention elements");
-        // attention_strip.comp: 4 query rows per invocation, 64 invocations.
-        kernels_->dispatch(commands(), kernels_->pipeline(std::string("attention_strip_") + suffix(q.dtype), {d}), push,
-                           ceil_div(static_cast<uint64_t>(nq), 64 * 4), static_cast<uint64_t>(heads),
-                           static_cast<uint64_t>(b));
-        return y;
-    }
     // The largest tiles whose Q, K, V and score arrays fit in shared memory.
     const uint32_t tpr = 8;
     uint32_t br = 16, bc = 16;

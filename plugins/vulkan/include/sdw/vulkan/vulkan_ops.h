@@ -10,8 +10,8 @@
 
 namespace sdw::vulkan {
 
-// The two forms of the matrix-product and attention kernels: shared-memory tiles for
-// GPUs, or strips (no shared memory, no barriers; one output column or query row per
+// The two forms of the matrix-product kernels (linear, convolution): shared-memory tiles
+// for GPUs, or strips (no shared memory, no barriers; a register block of outputs per
 // invocation) for devices whose invocations are a CPU's SIMD lanes (lavapipe).
 enum class KernelForm { Auto, Tiled, Strip };  // Auto: Strip on CPU devices, else Tiled
 
