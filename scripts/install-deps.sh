@@ -10,6 +10,8 @@ packages=(
   libpng-dev
   libopenblas-dev                             # cpu-blas plugin
   libtorch-dev                                # torch plugin (libtorch 1.13, CPU)
+  libvulkan-dev glslc                         # vulkan plugin: loader and headers, GLSL -> SPIR-V
+  mesa-vulkan-drivers vulkan-validationlayers # lavapipe (Vulkan on the CPU) and the validation layer the tests use
   libgtest-dev libgmock-dev                   # tests
   curl                                        # README examples
 )

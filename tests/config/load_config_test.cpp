@@ -99,6 +99,12 @@ TEST_F(LoadConfig, ExampleConfigsLoad) {
     EXPECT_EQ(arith.plugin.name, "test-arith");
     EXPECT_EQ(arith.listen.port, 0);
     EXPECT_TRUE(fs::is_directory(arith.model.path)) << arith.model.path;
+
+    for (const char *plugin : {"torch", "vulkan"}) {
+        const Config c = loaded({"--config", (kProjectRoot / "config" / (std::string(plugin) + ".json")).string()});
+        EXPECT_EQ(c.plugin.name, plugin);
+        EXPECT_TRUE(fs::is_directory(c.model.path)) << c.model.path;
+    }
 }
 
 TEST_F(LoadConfig, ParsesEveryKeyAndResolvesPathsAgainstTheFile) {

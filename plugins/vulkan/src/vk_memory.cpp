@@ -158,7 +158,10 @@ Range Pool::allocate(uint64_t bytes) {
                 peak_ = std::max(peak_, used_);
                 return {slab.block.get(), offset, size};
             }
-    const uint64_t block_size = std::max(size, std::min(block_bytes_, memory_.max_block_bytes()));
+    // Under a memory cap, blocks shrink to a quarter of what the cap leaves, so that
+    // one pool's spare space does not starve the others.
+    const uint64_t room = memory_.cap_bytes() != 0 ? memory_.room_bytes() / 4 : memory_.max_block_bytes();
+    const uint64_t block_size = std::max(size, std::min({block_bytes_, memory_.max_block_bytes(), room}));
     Slab slab;
     slab.block = memory_.device_block(block_size, name_ + " (a tensor of " + mib(bytes) + ")");
     if (block_size > size) slab.free.emplace(size, block_size - size);

@@ -43,6 +43,8 @@ public:
     uint64_t allocated_bytes() const { return allocated_; }
     uint64_t cap_bytes() const { return cap_; }
     uint64_t max_block_bytes() const;
+    // What the cap leaves (or max_block_bytes without a cap).
+    uint64_t room_bytes() const { return cap_ == 0 ? max_block_bytes() : cap_ > allocated_ ? cap_ - allocated_ : 0; }
 
 private:
     std::unique_ptr<Block> make_block(uint64_t bytes, uint32_t type, bool map, const std::string &what);
