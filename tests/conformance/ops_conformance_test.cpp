@@ -365,7 +365,9 @@ TEST_P(OpsConformance, Attention) {
                           Case{1, 33, 200, 34, 2, true},    // head dim 17
                           Case{1, 40, 50, 272, 2, false},   // head dim 136
                           Case{1, 300, 90, 320, 2, false},  // head dim 160 (SD 1.5), several query tiles
-                          Case{1, 150, 150, 128, 1, false}}) {  // one 128-wide head (a VAE's)
+                          Case{1, 150, 150, 128, 1, false},  // one 128-wide head (a VAE's)
+                          Case{1, 40, 5000, 64, 2, false},   // long keys (split over dispatches on vulkan)
+                          Case{1, 4500, 4500, 16, 2, true}}) {  // long and causal
         Host q = held(random_host({a.batch, a.nq, a.channels}, 50, -2.0f, 2.0f));
         Host k = held(random_host({a.batch, a.nk, a.channels}, 51, -2.0f, 2.0f));
         Host v = held(random_host({a.batch, a.nk, a.channels}, 52));

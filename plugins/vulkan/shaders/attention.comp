@@ -4,6 +4,12 @@
 // (the online softmax); no Nq x Nk score matrix exists anywhere. TPR invocations share
 // a query row: each scores BC / TPR keys and owns D / TPR of the output's dims.
 // q [B, Nq, C], k and v [B, Nk, C], y [B, Nq, C]; head h is columns [h*D, (h+1)*D).
+//
+// Long key sequences are split over several dispatches (keys [key_begin, key_end) each),
+// passing each row's running state on in state_acc (the unnormalised output, F32
+// [B, Nq, C]) and state_ml (maximum and denominator, F32 [B, heads, Nq, 2]): lavapipe
+// stops every loop of an invocation after 65535 iterations in all, which a single
+// dispatch over 16384 keys (a 1024x1024 VAE decode's mid-block) passes.
 #version 460
 #include "common.glsl"
 
@@ -19,11 +25,16 @@ layout(push_constant, scalar) uniform Push {
     TBuf k;
     TBuf v;
     TBuf y;
+    F32Buf state_acc;
+    F32Buf state_ml;
     uint nq;
     uint nk;
     uint channels;  // C = heads * D
     uint causal;
     float scale;
+    uint key_begin;
+    uint key_end;
+    uint flags;  // 1: continue from the state; 2: the last part, write y (else the state)
 } pc;
 
 shared float Qs[BR * D];
@@ -51,9 +62,17 @@ void main() {
     float acc[DPT];
     for (uint j = 0; j < DPT; ++j) acc[j] = 0.0;
     float m = NEG_INF, l = 0.0;
+    const uint state_row = ((b * (C / D) + head) * pc.nq + min(query, pc.nq - 1)) * 2;
+    const uint out_row = (b * pc.nq + min(query, pc.nq - 1)) * C + col0;
+    if ((pc.flags & 1u) != 0u) {
+        m = pc.state_ml.v[state_row];
+        l = pc.state_ml.v[state_row + 1];
+        for (uint j = 0; j < DPT; ++j)
+            if (t + j * TPR < D) acc[j] = pc.state_acc.v[out_row + t + j * TPR];
+    }
 
-    const uint key_end = pc.causal != 0u ? min(pc.nk, q0 + BR) : pc.nk;
-    for (uint k0 = 0; k0 < key_end; k0 += BC) {
+    const uint key_end = pc.causal != 0u ? min(pc.key_end, q0 + BR) : pc.key_end;
+    for (uint k0 = pc.key_begin; k0 < key_end; k0 += BC) {
         barrier();  // the previous tile's Ks, Vs and Ps are read by everyone
         for (uint e = tid; e < BC * D; e += threads) {
             const uint c = e / D, d = e - c * D;
@@ -92,9 +111,18 @@ void main() {
     }
 
     if (query >= pc.nq) return;
+    if ((pc.flags & 2u) == 0u) {
+        if (t == 0u) {
+            pc.state_ml.v[state_row] = m;
+            pc.state_ml.v[state_row + 1] = l;
+        }
+        for (uint j = 0; j < DPT; ++j)
+            if (t + j * TPR < D) pc.state_acc.v[out_row + t + j * TPR] = acc[j];
+        return;
+    }
     const float inv = 1.0 / l;
     for (uint j = 0; j < DPT; ++j) {
         const uint d = t + j * TPR;
-        if (d < D) pc.y.v[(b * pc.nq + query) * C + col0 + d] = T_STORE(acc[j] * inv);
+        if (d < D) pc.y.v[out_row + d] = T_STORE(acc[j] * inv);
     }
 }

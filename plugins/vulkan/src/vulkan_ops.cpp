@@ -88,10 +88,16 @@ struct LayerNormPush {
 
 struct AttentionPush {
     PushHeader header;
-    VkDeviceAddress q, k, v, y;
+    VkDeviceAddress q, k, v, y, state_acc, state_ml;
     uint32_t nq, nk, channels, causal;
     float scale;
+    uint32_t key_begin, key_end, flags;
 };
+
+// Keys per attention dispatch: lavapipe ends an invocation's loops after 65535
+// iterations in all, which 8192 keys in one dispatch pass (measured: 6000 right, 8192
+// wrong); 2048 leaves room for wider heads.
+constexpr uint32_t kAttentionKeysPerDispatch = 2048;
 
 enum EltwiseOp : uint32_t {
     kAdd = 0,
@@ -715,9 +721,25 @@ Tensor VulkanOps::attention(const Tensor &q, const Tensor &k_in, const Tensor &v
     push.causal = causal;
     push.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
     u32(b * std::max(nq, nk) * c, "attention elements");
-    kernels_->dispatch(commands(), kernels_->pipeline(std::string("attention_") + suffix(q.dtype), {d, br, bc, tpr, br * tpr}),
-                       push, ceil_div(static_cast<uint64_t>(nq), br), static_cast<uint64_t>(heads),
-                       static_cast<uint64_t>(b));
+    const VkPipeline pipeline =
+        kernels_->pipeline(std::string("attention_") + suffix(q.dtype), {d, br, bc, tpr, br * tpr});
+    const uint32_t parts = static_cast<uint32_t>(ceil_div(static_cast<uint64_t>(nk), kAttentionKeysPerDispatch));
+    Tensor state_acc, state_ml;
+    if (parts > 1) {
+        state_acc = make(q.shape, DType::F32);
+        state_ml = make({b, heads, nq, 2}, DType::F32);
+        push.state_acc = range_of(state_acc).address();
+        push.state_ml = range_of(state_ml).address();
+    } else {
+        push.state_acc = push.state_ml = push.y;  // never touched
+    }
+    for (uint32_t part = 0; part < parts; ++part) {
+        push.key_begin = part * kAttentionKeysPerDispatch;
+        push.key_end = std::min<uint32_t>(push.nk, push.key_begin + kAttentionKeysPerDispatch);
+        push.flags = (part > 0 ? 1u : 0u) | (part + 1 == parts ? 2u : 0u);
+        kernels_->dispatch(commands(), pipeline, push, ceil_div(static_cast<uint64_t>(nq), br),
+                           static_cast<uint64_t>(heads), static_cast<uint64_t>(b));
+    }
     return y;
 }
 
