@@ -94,9 +94,9 @@ struct AttentionPush {
     uint32_t key_begin, key_end, flags;
 };
 
-// Keys per attention dispatch: lavapipe ends an invocation's loops after 65535
-// iterations in all, which 8192 keys in one dispatch pass (measured: 6000 right, 8192
-// wrong); 2048 leaves room for wider heads.
+// Keys per attention dispatch at most: lavapipe ends an invocation's loops after 65535
+// iterations in all, which 8192 keys of a 64-wide head in one dispatch pass (measured:
+// 6000 right, 8192 wrong); wider heads get fewer (see attention()).
 constexpr uint32_t kAttentionKeysPerDispatch = 2048;
 
 enum EltwiseOp : uint32_t {
@@ -721,9 +721,26 @@ Tensor VulkanOps::attention(const Tensor &q, const Tensor &k_in, const Tensor &v
     push.causal = causal;
     push.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
     u32(b * std::max(nq, nk) * c, "attention elements");
-    const VkPipeline pipeline =
-        kernels_->pipeline(std::string("attention_") + suffix(q.dtype), {d, br, bc, tpr, br * tpr});
-    const uint32_t parts = static_cast<uint32_t>(ceil_div(static_cast<uint64_t>(nk), kAttentionKeysPerDispatch));
+    VkPipeline pipeline = VK_NULL_HANDLE;
+    uint64_t query_groups = 0;
+    uint32_t keys_per_part = kAttentionKeysPerDispatch;
+    if (strip_kernels_) {
+        // attention_strip.comp: 4 query rows of 64 invocations; about 2 * D loop
+        // iterations per key, kept under lavapipe's 65535 per dispatch.
+        pipeline = kernels_->pipeline(std::string("attention_strip_") + suffix(q.dtype), {d});
+        query_groups = ceil_div(static_cast<uint64_t>(nq), 64 * 4);
+        keys_per_part = std::max<uint32_t>(16, 50000 / (2 * d + 8) / 16 * 16);
+    } else {
+        pipeline = kernels_->pipeline(std::string("attention_") + suffix(q.dtype), {d, br, bc, tpr, br * tpr});
+        query_groups = ceil_div(static_cast<uint64_t>(nq), br);
+        // The loop iterations of one key tile per invocation (an upper bound: the
+        // tile loads, the scores, the weighted sum), kept under lavapipe's limit too.
+        const uint64_t per_tile = 2ull * bc * d / (br * tpr) + uint64_t{d} * ceil_div(bc, tpr) +
+                                  uint64_t{bc} * ceil_div(d, tpr) + 16;
+        keys_per_part = static_cast<uint32_t>(
+            std::clamp<uint64_t>(50000 / per_tile * bc, bc, kAttentionKeysPerDispatch));
+    }
+    const uint32_t parts = static_cast<uint32_t>(ceil_div(static_cast<uint64_t>(nk), keys_per_part));
     Tensor state_acc, state_ml;
     if (parts > 1) {
         state_acc = make(q.shape, DType::F32);
@@ -734,11 +751,11 @@ Tensor VulkanOps::attention(const Tensor &q, const Tensor &k_in, const Tensor &v
         push.state_acc = push.state_ml = push.y;  // never touched
     }
     for (uint32_t part = 0; part < parts; ++part) {
-        push.key_begin = part * kAttentionKeysPerDispatch;
-        push.key_end = std::min<uint32_t>(push.nk, push.key_begin + kAttentionKeysPerDispatch);
+        push.key_begin = part * keys_per_part;
+        push.key_end = std::min<uint32_t>(push.nk, push.key_begin + keys_per_part);
         push.flags = (part > 0 ? 1u : 0u) | (part + 1 == parts ? 2u : 0u);
-        kernels_->dispatch(commands(), pipeline, push, ceil_div(static_cast<uint64_t>(nq), br),
-                           static_cast<uint64_t>(heads), static_cast<uint64_t>(b));
+        kernels_->dispatch(commands(), pipeline, push, query_groups, static_cast<uint64_t>(heads),
+                           static_cast<uint64_t>(b));
     }
     return y;
 }
