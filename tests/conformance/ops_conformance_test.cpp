@@ -430,6 +430,24 @@ TEST_P(OpsConformance, ElementwiseOps) {
     EXPECT_THROW(ops->add(up(a), up(random_host({3, 3, 37, 40}, 1))), sdw::plugin::Error);
 }
 
+// A tensor past 512 MiB (a 2048x2048 VAE decode's activations: more than lavapipe's
+// 128 MiB maxStorageBufferRange, and more workgroups than maxComputeWorkGroupCount's
+// 65535 for an element-wise op), checked where the device can hold it.
+TEST_P(OpsConformance, ElementwiseOnATensorPast512MiB) {
+    if (dtype != DType::F32) GTEST_SKIP() << "once is enough";
+    const Shape shape{1, 36, 2048, 2048};  // 576 MiB of float32
+    std::vector<float> x(static_cast<size_t>(sdw::nn::shape_numel(shape)));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 4099) - 2049.0f;
+    Tensor t = ops->input(shape, DType::F32);
+    ops->upload(t, x.data(), t.bytes());
+    std::vector<float> y(x.size());
+    ops->download(ops->scale(t, 0.5f), y.data(), t.bytes());
+    size_t wrong = 0;
+    for (size_t i = 0; i < x.size(); ++i) wrong += y[i] != 0.5f * x[i];
+    EXPECT_EQ(wrong, 0u) << "of " << x.size() << " elements";
+    ErrorTable::instance().record(column, "scale_576MiB", wrong == 0 ? 0.0 : 1.0);
+}
+
 TEST_P(OpsConformance, AddChannelBias) {
     Host x = held(random_host({3, 5, 3, 7}, 80));
     Host bias = held(random_host({3, 5}, 81));
