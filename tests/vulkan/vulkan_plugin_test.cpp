@@ -146,7 +146,8 @@ TEST_F(VulkanPluginTest, OptionsAreCheckedByName) {
                            Bad{"{\"validation\": 1}", SDW_STATUS_INVALID_ARGUMENT, "'validation'"},
                            Bad{"{\"kernels\": \"fast\"}", SDW_STATUS_INVALID_ARGUMENT, "'kernels'"},
                            Bad{"{\"max_memory_mb\": -1}", SDW_STATUS_INVALID_ARGUMENT, "'max_memory_mb'"},
-                           Bad{"{\"bogus\": true}", SDW_STATUS_INVALID_ARGUMENT, "'bogus'"},
+                           Bad{"{\"bogus\": true}", SDW_STATUS_INVALID_ARGUMENT,
+                               "'bogus' (known: device, dtype, validation, kernels, max_memory_mb)"},
                            Bad{"{\"device\": 77}", SDW_STATUS_UNSUPPORTED, "no Vulkan device matches \"77\""},
                            Bad{"{\"device\": \"no such gpu\"}", SDW_STATUS_UNSUPPORTED, "no such gpu"}}) {
         sdw_context *ctx = nullptr;

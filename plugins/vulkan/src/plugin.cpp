@@ -18,7 +18,9 @@ constexpr const char *kPluginVersion = "0.1.0";
 // The options, with the defaults of config/README.md.
 VulkanOptions read_options(sdw::nn::PluginOptions &options) {
     VulkanOptions o;
-    if (options.has("device")) {
+    if (!options.has("device")) {
+        options.text("device", "");  // absent: named among the known keys all the same
+    } else {
         // An index (a JSON number or a string of digits) or a name substring.
         try {
             o.device = std::to_string(options.integer("device", 0, 255, 0, "a device index"));
