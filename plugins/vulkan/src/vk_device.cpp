@@ -205,7 +205,6 @@ Device::Device(const VulkanOptions &options) {
                  (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) != 0,
              "subgroup arithmetic in compute shaders");
         if (!missing.empty()) throw sp::Error(SDW_STATUS_UNSUPPORTED, label + " lacks " + missing);
-        f16_storage_ = true;
 
         uint32_t family_count = 0;
         api_.vkGetPhysicalDeviceQueueFamilyProperties(physical_, &family_count, nullptr);

@@ -42,16 +42,14 @@ public:
     uint32_t queue_family() const { return queue_family_; }
     const DeviceLimits &limits() const { return limits_; }
     const VkPhysicalDeviceMemoryProperties &memory_properties() const { return memory_; }
-    bool has_f16_storage() const { return f16_storage_; }
     bool is_cpu() const { return cpu_; }
 
     // "NVIDIA H100 (discrete GPU, NVIDIA 550.54, Vulkan 1.3)".
     const std::string &description() const { return description_; }
     const std::string &name() const { return name_; }
 
-    // Validation errors seen since creation (validation on only), and the first one.
-    uint64_t validation_errors() const { return validation_errors_.load(); }
-    // Throws DEVICE_ERROR naming the first validation error, if any arrived.
+    // Throws DEVICE_ERROR naming the first validation error (validation on only), if
+    // any arrived since creation.
     void check_validation() const;
 
     // Submits `commands` and waits for them; a lost device is DEVICE_ERROR.
@@ -73,7 +71,6 @@ private:
     uint32_t queue_family_ = 0;
     DeviceLimits limits_;
     VkPhysicalDeviceMemoryProperties memory_{};
-    bool f16_storage_ = false;
     bool cpu_ = false;
     std::string description_, name_;
     std::atomic<uint64_t> validation_errors_{0};

@@ -80,7 +80,6 @@ void Kernels::dispatch(VkCommandBuffer commands, VkPipeline pipeline, const void
                 vk.vkCmdDispatch(commands, static_cast<uint32_t>(std::min<uint64_t>(groups[0] - x, limit[0])),
                                  static_cast<uint32_t>(std::min<uint64_t>(groups[1] - y, limit[1])),
                                  static_cast<uint32_t>(std::min<uint64_t>(groups[2] - z, limit[2])));
-                ++dispatches_;
             }
     barrier(commands);
 }

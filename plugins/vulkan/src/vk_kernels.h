@@ -52,8 +52,6 @@ public:
     // The last command of a buffer whose results the host reads (mapped memory).
     void host_barrier(VkCommandBuffer commands);
 
-    uint64_t dispatch_count() const { return dispatches_; }
-
 private:
     VkShaderModule module(const std::string &shader);
 
@@ -61,7 +59,6 @@ private:
     VkPipelineLayout layout_ = VK_NULL_HANDLE;
     std::map<std::string, VkShaderModule> modules_;
     std::map<std::pair<std::string, std::vector<uint32_t>>, VkPipeline> pipelines_;
-    uint64_t dispatches_ = 0;
 };
 
 }  // namespace sdw::vulkan

@@ -28,7 +28,7 @@ int find_type(const VkPhysicalDeviceMemoryProperties &memory, VkMemoryPropertyFl
 
 }  // namespace
 
-Memory::Memory(Device &device, uint64_t cap_bytes, bool force_staging) : device_(device), cap_(cap_bytes) {
+Memory::Memory(Device &device, uint64_t cap_bytes) : device_(device), cap_(cap_bytes) {
     const VkPhysicalDeviceMemoryProperties &m = device.memory_properties();
     const int local = find_type(m, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
     if (local < 0) throw sp::Error(SDW_STATUS_UNSUPPORTED, "vulkan: " + device.name() + " has no device-local memory");
@@ -45,7 +45,7 @@ Memory::Memory(Device &device, uint64_t cap_bytes, bool force_staging) : device_
     const VkMemoryPropertyFlags mapped_local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT |
                                                VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
                                                VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    for (uint32_t i = 0; i < m.memoryTypeCount && !force_staging; ++i)
+    for (uint32_t i = 0; i < m.memoryTypeCount; ++i)
         if ((m.memoryTypes[i].propertyFlags & mapped_local) == mapped_local && m.memoryTypes[i].heapIndex == largest_heap) {
             device_type_ = i;
             device_mapped_ = true;
@@ -155,7 +155,6 @@ Range Pool::allocate(uint64_t bytes) {
                 if (left != 0) slab.free.emplace(offset + size, left);
                 slab.live += size;
                 used_ += size;
-                peak_ = std::max(peak_, used_);
                 return {slab.block.get(), offset, size};
             }
     // Under a memory cap, blocks shrink to a quarter of what the cap leaves, so that
@@ -167,7 +166,6 @@ Range Pool::allocate(uint64_t bytes) {
     if (block_size > size) slab.free.emplace(size, block_size - size);
     slab.live = size;
     used_ += size;
-    peak_ = std::max(peak_, used_);
     slabs_.push_back(std::move(slab));
     return {slabs_.back().block.get(), 0, size};
 }

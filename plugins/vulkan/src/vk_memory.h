@@ -25,9 +25,8 @@ struct Block {
 // Allocates and frees blocks, under the context's cap.
 class Memory {
 public:
-    // cap_bytes: 0 = no cap; force_staging: never map device memory (tests of the
-    // discrete-GPU path on a host-visible device).
-    Memory(Device &device, uint64_t cap_bytes, bool force_staging);
+    // cap_bytes: 0 = no cap.
+    Memory(Device &device, uint64_t cap_bytes);
     ~Memory();
     Memory(const Memory &) = delete;
     Memory &operator=(const Memory &) = delete;
@@ -84,7 +83,6 @@ public:
     uint64_t reserved_bytes() const;  // in blocks
     uint64_t idle_bytes() const;      // in blocks without a live range: what release_unused frees
     uint64_t used_bytes() const { return used_; }
-    uint64_t peak_used_bytes() const { return peak_; }
 
 private:
     struct Slab {
@@ -96,7 +94,7 @@ private:
     uint64_t block_bytes_;
     std::string name_;
     std::vector<Slab> slabs_;
-    uint64_t used_ = 0, peak_ = 0;
+    uint64_t used_ = 0;
 };
 
 std::string mib(uint64_t bytes);

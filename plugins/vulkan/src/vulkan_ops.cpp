@@ -142,7 +142,7 @@ VulkanOps::VulkanOps(const VulkanOptions &options) : dtype_(options.dtype) {
     if (dtype_ != DType::F32 && dtype_ != DType::F16)
         throw sp::Error(SDW_STATUS_INVALID_ARGUMENT, "vulkan: dtype must be float32 or float16");
     device_ = std::make_unique<Device>(options);
-    memory_ = std::make_unique<Memory>(*device_, options.max_memory_bytes, false);
+    memory_ = std::make_unique<Memory>(*device_, options.max_memory_bytes);
     kernels_ = std::make_unique<Kernels>(*device_);
     strip_kernels_ = options.kernels == KernelForm::Strip || (options.kernels == KernelForm::Auto && device_->is_cpu());
     weights_ = std::make_unique<Pool>(*memory_, kWeightBlockBytes, "weights");
@@ -847,13 +847,17 @@ std::unique_ptr<sdw::nn::Ops> make_vulkan_ops(const VulkanOptions &options) {
 }
 
 std::string unavailable_reason() {
-    try {
-        VulkanOptions options;
-        VulkanOps probe(options);
-        return {};
-    } catch (const sp::Error &e) {
-        return e.what();
-    }
+    // Made once per process: each call would otherwise create a device (the conformance
+    // suite asks before every test).
+    static const std::string reason = [] {
+        try {
+            VulkanOps probe(VulkanOptions{});
+            return std::string();
+        } catch (const sp::Error &e) {
+            return std::string(e.what());
+        }
+    }();
+    return reason;
 }
 
 std::string device_description(const sdw::nn::Ops &ops) {
@@ -867,9 +871,5 @@ KernelForm kernel_form(const sdw::nn::Ops &ops) {
     return vulkan->uses_strip_kernels() ? KernelForm::Strip : KernelForm::Tiled;
 }
 
-uint64_t validation_error_count(const sdw::nn::Ops &ops) {
-    const auto *vulkan = dynamic_cast<const VulkanOps *>(&ops);
-    return vulkan != nullptr ? vulkan->device().validation_errors() : 0;
-}
 
 }  // namespace sdw::vulkan

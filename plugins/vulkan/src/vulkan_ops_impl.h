@@ -105,7 +105,6 @@ private:
     Tensor make(const Shape &shape, DType dtype);
     Tensor make_in(Pool &pool, const Shape &shape, DType dtype);
     static const Range &range_of(const Tensor &t);
-    static void *map_of(const Tensor &t) { return range_of(t).mapped(); }
 
     // Host bytes into / out of a device range (staged where device memory is not mapped).
     void write(const Range &range, const void *data, uint64_t bytes);

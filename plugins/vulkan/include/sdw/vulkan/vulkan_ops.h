@@ -29,7 +29,8 @@ struct VulkanOptions {
 // features the shaders need (each named), INVALID_ARGUMENT for a bad option.
 std::unique_ptr<sdw::nn::Ops> make_vulkan_ops(const VulkanOptions &options);
 
-// Whether a Vulkan device is usable here; empty when it is, otherwise why not.
+// Whether a Vulkan device is usable here (asked once per process); empty when it is,
+// otherwise why not.
 std::string unavailable_reason();
 
 // "llvmpipe (LLVM 15.0.6, 256 bits) (cpu, Mesa 22.3.6, F32, ...)" for an Ops from
@@ -38,8 +39,5 @@ std::string device_description(const sdw::nn::Ops &ops);
 
 // The kernel form an Ops from make_vulkan_ops uses (Auto resolved); Auto for any other.
 KernelForm kernel_form(const sdw::nn::Ops &ops);
-
-// Validation messages of severity error seen by an Ops made with validation on.
-uint64_t validation_error_count(const sdw::nn::Ops &ops);
 
 }  // namespace sdw::vulkan
