@@ -4,6 +4,7 @@
 import { Api, ApiError } from './api.js';
 import { GalleryStore } from './gallery.js';
 import { MaskEditor, fitSize } from './mask_editor.js';
+import { icon } from './icons.js';
 
 const $ = (id) => document.getElementById(id);
 const OPERATIONS = ['txt2img', 'img2img', 'inpaint'];
@@ -165,8 +166,9 @@ function applyInfo(info) {
   state.info = info;
   const model = info.model;
   if (model) {
-    const parts = [model.name, info.plugin?.name, info.device].filter(Boolean);
-    setServerInfo(parts.join(' · '));
+    const device = info.device && info.device.length > 40 ? `${info.device.slice(0, 38).trim()}…` : info.device;
+    setServerInfo([model.name, info.plugin?.name, device].filter(Boolean).join(' · '));
+    $('server-info').title = [model.name, info.plugin?.name, info.device].filter(Boolean).join(' · ');
   }
   const limits = info.limits || {};
   for (const id of ['width', 'height']) {
@@ -362,6 +364,8 @@ function showResults(blobs, alt) {
     const img = document.createElement('img');
     img.src = url;
     img.alt = alt || 'Generated image';
+    // Small images (a 128x128 model) are shown larger; big ones fit the stage.
+    if (blobs.length === 1) img.addEventListener('load', () => { img.style.width = `${Math.max(img.naturalWidth, 384)}px`; }, { once: true });
     results.append(img);
   }
   results.hidden = false;
@@ -395,11 +399,14 @@ async function finishCompleted(job, data) {
   }
   const created = Date.now();
   for (const image of images) {
+    // Request fields only, so the JSON can be sent again as it is; the seed is the
+    // image's own. A batch's images may share one seed (one generator for the batch,
+    // as diffusers does): num_images stays then (the record keeps the image's index).
     const params = { ...job.params, width: image.width ?? job.params.width, height: image.height ?? job.params.height, seed: image.seed ?? seed };
-    delete params.num_images;
+    if (!(images.length > 1)) delete params.num_images;
     try {
       await store.add({ blob: image.blob, params, seed: params.seed, width: params.width, height: params.height,
-                        job_id: job.id, index: image.index, created });
+                        job_id: job.id, index: image.index ?? 0, count: images.length, created });
     } catch (e) {
       console.error('gallery', e);
     }
@@ -500,6 +507,8 @@ async function generate() {
   $('stage-empty').hidden = false;
   setStatus('Submitting…');
   setProgress(0, 0, true);
+  // On a phone the result is below the form: bring the progress into view.
+  if (window.matchMedia('(max-width: 860px)').matches) $('status').scrollIntoView({ block: 'start', behavior: 'smooth' });
   $('eta').textContent = '';
   state.job = { id: null, params: request.params };
   try {
@@ -540,11 +549,18 @@ async function cancel() {
 
 // ---------------------------------------------------------------- gallery
 
-function describe(params) {
-  const parts = [`${params.width}×${params.height}`, `seed ${params.seed}`];
-  if (params.steps) parts.push(`${params.steps} steps`);
-  if (params.operation && params.operation !== 'txt2img') parts.push(params.operation);
-  return parts.join(' · ');
+// Two short lines about an image: its size and how it was made, then its seed.
+function describeLines(params, record = {}) {
+  const first = [`${params.width}×${params.height}`];
+  if (params.steps) first.push(`${params.steps} steps`);
+  if (params.operation && params.operation !== 'txt2img') first.push(params.operation);
+  let seed = `seed ${params.seed}`;
+  if (record.count > 1) seed += ` · ${(record.index ?? 0) + 1} of ${record.count}`;
+  return [first.join(' · '), seed];
+}
+
+function describe(params, record = {}) {
+  return describeLines(params, record).join(' · ');
 }
 
 function useParameters(params) {
@@ -558,6 +574,7 @@ function useParameters(params) {
   set('guidance', params.guidance_scale);
   if ([...$('scheduler').options].some((o) => o.value === params.scheduler)) $('scheduler').value = params.scheduler;
   set('seed', params.seed);
+  set('num-images', params.num_images ?? 1);
   if (params.strength) { $('strength').value = params.strength; updateStrength(); }
   editor.setTarget(Number($('width').value), Number($('height').value));
   saveForm();
@@ -585,7 +602,7 @@ function galleryCard(record) {
   thumb.append(img);
   thumb.addEventListener('click', () => {
     showResults([record.blob], p.prompt);
-    setStatus(describe(p));
+    setStatus(describe(p, record));
     $('stage').scrollIntoView?.({ block: 'nearest', behavior: 'smooth' });
   });
 
@@ -595,34 +612,41 @@ function galleryCard(record) {
   prompt.className = 'prompt';
   prompt.textContent = p.prompt || '(no prompt)';
   prompt.title = p.prompt || '';
-  const details = document.createElement('p');
-  details.className = 'details';
-  details.textContent = describe(p);
-  meta.append(prompt, details);
+  meta.append(prompt);
+  for (const line of describeLines(p, record)) {
+    const details = document.createElement('p');
+    details.className = 'details';
+    details.textContent = line;
+    details.title = line;
+    meta.append(details);
+  }
 
   const actions = document.createElement('div');
   actions.className = 'card-actions';
-  const download = document.createElement('a');
+  const labelled = (el, label, iconName, text) => {
+    el.setAttribute('aria-label', label);
+    el.title = label;
+    el.append(icon(iconName));
+    if (text) el.append(text);
+    return el;
+  };
+  const download = labelled(document.createElement('a'), 'Download', 'download', 'PNG');
   download.href = url;
   download.download = `sd-worker-${p.seed ?? record.id}.png`;
-  download.textContent = 'Download';
-  const copy = document.createElement('button');
-  copy.type = 'button';
-  copy.textContent = 'Copy parameters';
+  const button = (label, iconName, text) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    return labelled(b, label, iconName, text);
+  };
+  const copy = button('Copy parameters', 'copy', 'JSON');
   copy.addEventListener('click', async () => {
     const ok = await copyText(JSON.stringify(p, null, 2));
     toast(ok ? 'Parameters copied as JSON' : 'Copying is not allowed here');
   });
-  const reuse = document.createElement('button');
-  reuse.type = 'button';
-  reuse.textContent = 'Use';
-  reuse.title = 'Load these parameters into the form';
+  const reuse = button('Use these parameters', 'reuse');
   reuse.addEventListener('click', () => useParameters(p));
-  const remove = document.createElement('button');
-  remove.type = 'button';
-  remove.className = 'delete';
-  remove.textContent = 'Delete';
-  remove.setAttribute('aria-label', 'Delete this image');
+  const remove = button('Delete this image', 'trash');
+  remove.classList.add('delete');
   remove.addEventListener('click', async () => {
     await store.remove(record.id);
     await renderGallery();
