@@ -4,19 +4,6 @@
 
 namespace sdw {
 
-namespace {
-
-const char *operation_name(Operation op) {
-    switch (op) {
-    case Operation::txt2img: return "txt2img";
-    case Operation::img2img: return "img2img";
-    case Operation::inpaint: return "inpaint";
-    }
-    return "txt2img";
-}
-
-}  // namespace
-
 std::string generation_parameters_text(const GenerationRequest &request, uint64_t image_seed,
                                        const std::string &model_name) {
     std::ostringstream out;
@@ -30,7 +17,7 @@ std::string generation_parameters_text(const GenerationRequest &request, uint64_
     if (request.clip_skip > 1) out << ", Clip skip: " << request.clip_skip;
     if (request.operation != Operation::txt2img)
         out << ", Denoising strength: " << request.strength;
-    out << ", RNG: " << request.rng << ", Operation: " << operation_name(request.operation);
+    out << ", RNG: " << request.rng << ", Operation: " << to_string(request.operation);
     return out.str();
 }
 

@@ -26,6 +26,9 @@ public:
                                       const FloatTensor &context, const CancelCheck &cancel) = 0;
     // latents (already divided by the scaling factor) -> image in about [-1, 1].
     virtual FloatTensor decode(const FloatTensor &latents, const CancelCheck &cancel) = 0;
+    // False when there is no VAE encoder (a backend without one): encode() must not
+    // be called, the pipeline serves txt2img only.
+    virtual bool can_encode() const { return true; }
     // image in [-1, 1] -> (mean, logvar) of the latent posterior.
     virtual std::pair<FloatTensor, FloatTensor> encode(const FloatTensor &image,
                                                        const CancelCheck &cancel) = 0;

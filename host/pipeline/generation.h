@@ -4,6 +4,7 @@
 #pragma once
 
 #include "image/image.h"
+#include "image/latent_preview.h"
 
 #include <cstdint>
 #include <functional>
@@ -11,11 +12,21 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sdw {
 
 enum class Operation { txt2img, img2img, inpaint };
+
+constexpr std::string_view to_string(Operation op) {
+    switch (op) {
+    case Operation::txt2img: return "txt2img";
+    case Operation::img2img: return "img2img";
+    case Operation::inpaint: return "inpaint";
+    }
+    return "txt2img";
+}
 
 struct GenerationRequest {
     Operation operation = Operation::txt2img;
@@ -33,6 +44,9 @@ struct GenerationRequest {
     std::optional<Image> mask;        // grey, 255 = repaint, same size as init_image
     int clip_skip = 1;              // 1 = last layer
     std::string rng = "cpu";        // "cpu" (torch CPU MT19937) or "cuda" (torch Philox)
+    // Not a generation parameter: the job queue publishes a live preview every this
+    // many steps (0: none); pipelines ignore it.
+    int preview_every = 0;
 };
 
 struct GeneratedImage {
@@ -51,7 +65,8 @@ struct GenerationCallbacks {
     // Polled between steps and inside plugin calls; true stops the job.
     std::function<bool()> should_cancel;
     // Optional: the latents after each step ([num_images, C, h, w], row-major), for
-    // previews and for checking a pipeline against reference trajectories.
+    // previews and for checking a pipeline against reference trajectories; called
+    // right after on_step for the same step.
     std::function<void(int step, const std::vector<int64_t> &shape, const float *latents)>
         on_latents;
 };
@@ -92,6 +107,10 @@ struct ModelDescription {
     int default_width = 512;        // from unet sample_size * vae scale
     int default_height = 512;
     bool inpainting_unet = false;   // 9-channel UNet
+    // What requests the model serves: txt2img needs no VAE encoder, img2img and
+    // inpaint do (and an inpainting UNet serves inpaint only).
+    std::vector<Operation> operations{Operation::txt2img, Operation::img2img, Operation::inpaint};
+    LatentFormat latent_format = LatentFormat::sd;  // for live previews
     std::vector<std::string> schedulers;
     BackendDescription backend;
 };

@@ -39,13 +39,24 @@ LoadedComponent load(PluginContext &context, const char *kind, const ModelCompon
     return context.load_component(kind, component.config_text(), component.weights());
 }
 
+// A component the plugin may not implement: nullopt when it says SDW_STATUS_UNSUPPORTED.
+std::optional<LoadedComponent> load_optional(PluginContext &context, const char *kind,
+                                             const ModelComponent &component) {
+    try {
+        return load(context, kind, component);
+    } catch (const PluginCallError &e) {
+        if (e.status() != SDW_STATUS_UNSUPPORTED || e.plugin_bug()) throw;
+        return std::nullopt;
+    }
+}
+
 }  // namespace
 
 PluginComponents::PluginComponents(PluginContext &context, const ModelFolder &model)
     : text_encoder_(load(context, "text_encoder", model.text_encoder())),
       unet_(load(context, "unet", model.unet())),
       vae_decoder_(load(context, "vae_decoder", model.vae())),
-      vae_encoder_(load(context, "vae_encoder", model.vae())),
+      vae_encoder_(load_optional(context, "vae_encoder", model.vae())),
       text_hidden_size_(model.text_encoder_summary().hidden_size),
       text_pooled_dim_(model.text_encoder_summary().pooled_dim),
       unet_out_channels_(model.unet_summary().out_channels),
@@ -151,7 +162,8 @@ std::pair<FloatTensor, FloatTensor> PluginComponents::encode(const FloatTensor &
                                         image.shape.at(3) / vae_scale_factor_};
     FloatTensor mean(shape), logvar(shape);
     sdw_tensor_view outs[] = {f32_view("mean", mean), f32_view("logvar", logvar)};
-    run_component(vae_encoder_, {&in, 1}, outs, 0, cancel);
+    if (!vae_encoder_) throw std::logic_error("encode() called without a vae_encoder");
+    run_component(*vae_encoder_, {&in, 1}, outs, 0, cancel);
     return {std::move(mean), std::move(logvar)};
 }
 

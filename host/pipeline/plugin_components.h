@@ -16,7 +16,8 @@ class PluginComponents final : public SdxlDiffusionComponents {
 public:
     // Loads every component of `model` into `context` (weights are copied by the
     // plugin; `model` may be closed afterwards), text_encoder_2 too when the model has
-    // one. Throws PluginCallError.
+    // one; a vae_encoder the plugin answers SDW_STATUS_UNSUPPORTED for is left out
+    // (can_encode() false). Throws PluginCallError.
     PluginComponents(PluginContext &context, const ModelFolder &model);
 
     FloatTensor encode_text(const std::vector<int32_t> &ids, int64_t batch, int64_t length,
@@ -26,6 +27,7 @@ public:
     FloatTensor decode(const FloatTensor &latents, const CancelCheck &cancel) override;
     std::pair<FloatTensor, FloatTensor> encode(const FloatTensor &image,
                                                const CancelCheck &cancel) override;
+    bool can_encode() const override { return vae_encoder_.has_value(); }
 
     // SDXL. TextEncoderSlot::second throws std::logic_error for a model without
     // text_encoder_2.
@@ -46,7 +48,7 @@ private:
     LoadedComponent text_encoder_;
     LoadedComponent unet_;
     LoadedComponent vae_decoder_;
-    LoadedComponent vae_encoder_;
+    std::optional<LoadedComponent> vae_encoder_;  // nullopt: the plugin has none
     std::optional<LoadedComponent> text_encoder_2_;
     int64_t text_hidden_size_;
     int64_t text_pooled_dim_;

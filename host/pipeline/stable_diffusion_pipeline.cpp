@@ -44,8 +44,11 @@ Geometry resolve_geometry(const GenerationRequest &req, const PipelineModel &mod
     return g;
 }
 
-void check_request(const GenerationRequest &req, const PipelineModel &model) {
+void check_request(const GenerationRequest &req, const PipelineModel &model, bool can_encode) {
     const bool inpainting_unet = model.unet_in_channels == model.latent_channels * 2 + 1;
+    if (req.operation != Operation::txt2img && !can_encode)
+        throw GenerationInvalid("operation",
+                                "this backend has no VAE encoder: it serves txt2img only");
     if (req.num_images < 1) throw GenerationInvalid("num_images", "num_images must be at least 1");
     if (req.steps < 1) throw GenerationInvalid("steps", "steps must be at least 1");
     if (req.clip_skip < 0) throw GenerationInvalid("clip_skip", "clip_skip must be at least 1");
@@ -104,6 +107,9 @@ ModelDescription StableDiffusionPipeline::describe() const {
     d.default_width = static_cast<int>(model_.sample_size * model_.vae_scale_factor);
     d.default_height = d.default_width;
     d.inpainting_unet = model_.unet_in_channels == model_.latent_channels * 2 + 1;
+    if (!components_->can_encode()) d.operations = {Operation::txt2img};
+    else if (d.inpainting_unet) d.operations = {Operation::inpaint};
+    d.latent_format = LatentFormat::sd;
     d.schedulers = scheduler_names();
     return d;
 }
@@ -111,7 +117,7 @@ ModelDescription StableDiffusionPipeline::describe() const {
 GenerationResult StableDiffusionPipeline::generate(const GenerationRequest &req,
                                                    const GenerationCallbacks &callbacks) {
     const auto start = Clock::now();
-    check_request(req, model_);
+    check_request(req, model_, components_->can_encode());
     const Geometry geo = resolve_geometry(req, model_);
     const CancelCheck cancel = cancel_check(callbacks);
     auto throw_if_cancelled = [&] {
@@ -242,8 +248,8 @@ GenerationResult StableDiffusionPipeline::generate(const GenerationRequest &req,
                         latents.data[k] = (1.0f - m) * proper.data[k] + m * latents.data[k];
                     }
         }
-        if (callbacks.on_latents) callbacks.on_latents(i - start_index + 1, latents.shape, latents.data.data());
         if (callbacks.on_step) callbacks.on_step(i - start_index + 1, total_steps);
+        if (callbacks.on_latents) callbacks.on_latents(i - start_index + 1, latents.shape, latents.data.data());
     }
     result.timings_ms["denoise"] = ms_since(t0);
     throw_if_cancelled();

@@ -75,6 +75,8 @@ ModelDescription StableDiffusionXLPipeline::describe() const {
     d.default_width = static_cast<int>(model_.sample_size * model_.vae_scale_factor);
     d.default_height = d.default_width;
     d.inpainting_unet = false;
+    d.operations = {Operation::txt2img};
+    d.latent_format = LatentFormat::sdxl;
     d.schedulers = scheduler_names();
     return d;
 }
@@ -163,8 +165,8 @@ GenerationResult StableDiffusionXLPipeline::generate(const GenerationRequest &re
             model_input, ts, cond.context, cond.text_embeds, time_ids, cancel);
         combine_guidance(pred, guided, req.guidance_scale, latents.shape, guided_pred);
         scheduler->step(guided_pred.data(), i, latents.data.data(), item, noise_fn);
-        if (callbacks.on_latents) callbacks.on_latents(i + 1, latents.shape, latents.data.data());
         if (callbacks.on_step) callbacks.on_step(i + 1, total_steps);
+        if (callbacks.on_latents) callbacks.on_latents(i + 1, latents.shape, latents.data.data());
     }
     result.timings_ms["denoise"] = ms_since(t0);
     throw_if_cancelled();

@@ -1,5 +1,7 @@
 #include "server/api_handler.h"
 
+#include "web/web_assets.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -88,15 +90,6 @@ json optional_time(const std::optional<std::chrono::system_clock::time_point> &t
     return t ? iso_time(*t) : json(nullptr);
 }
 
-const char *operation_name(Operation op) {
-    switch (op) {
-    case Operation::txt2img: return "txt2img";
-    case Operation::img2img: return "img2img";
-    case Operation::inpaint: return "inpaint";
-    }
-    return "txt2img";
-}
-
 ApiResponse json_response(int status, const json &body) {
     ApiResponse response;
     response.status = status;
@@ -177,6 +170,12 @@ ApiResponse ApiHandler::handle(const ApiRequest &request) {
         return json_response(phase == ServicePhase::ready ? 200 : 503, body);
     }
 
+    // The web UI: public like /health (the page asks for the API key itself).
+    if (path == "/" || path.starts_with("/ui/")) {
+        if (!get) return method_not_allowed("GET");
+        return web_asset(path == "/" ? std::string_view("index.html") : path.substr(4));
+    }
+
     auto parts = split_path(path);
     bool is_stream = parts.size() == 4 && parts[0] == "v1" && parts[1] == "jobs" &&
                      parts[3] == "stream";
@@ -215,6 +214,18 @@ ApiResponse ApiHandler::handle(const ApiRequest &request) {
         return image(job, std::string(parts[4]));
     }
     return not_found("no such path");
+}
+
+ApiResponse ApiHandler::web_asset(std::string_view name) {
+    const WebAsset *asset = find_web_asset(name);
+    if (!asset) return not_found("no such file");
+    ApiResponse response;
+    response.content_type = std::string(asset->content_type);
+    response.body = std::string(asset->body);
+    // The assets change only with the binary; a reload revalidates them.
+    response.headers.emplace_back("Cache-Control", "no-cache");
+    response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return response;
 }
 
 ApiResponse ApiHandler::submit(const ApiRequest &request) {
@@ -258,7 +269,7 @@ ApiResponse ApiHandler::job_status(const JobPtr &job) {
     JobSnapshot s = job->snapshot();
     json body{{"job_id", job->id()},
               {"state", to_string(s.state)},
-              {"operation", operation_name(job->operation())},
+              {"operation", to_string(job->operation())},
               {"seed", job->seed()},
               {"step", s.step},
               {"total", s.total ? s.total : job->requested_steps()},
@@ -401,9 +412,13 @@ ApiResponse ApiHandler::info() {
                          {"default_width", model->default_width},
                          {"default_height", model->default_height},
                          {"inpainting_unet", model->inpainting_unet}};
+        json operations = json::array();
+        for (Operation op : model->operations) operations.push_back(to_string(op));
+        body["operations"] = std::move(operations);
         body["schedulers"] = model->schedulers.empty() ? default_scheduler_names() : model->schedulers;
     } else {
         body["model"] = nullptr;
+        body["operations"] = json::array();
         body["schedulers"] = json::array();
     }
     return json_response(200, body);

@@ -2,6 +2,8 @@
 // (or "stream this job's events") out. The Beast sessions in http_server.cpp only
 // move bytes; everything a client can observe about the API is decided here.
 //
+//   GET    /                              the web UI (index.html), no auth
+//   GET    /ui/<file>                     its other files, no auth
 //   GET    /health                        liveness, always 200, no auth
 //   GET    /ready                         200 when the model is loaded and not draining, else 503, no auth
 //   GET    /v1/info                       plugin, device, model, schedulers, limits, queue
@@ -77,6 +79,7 @@ private:
     ApiResponse stream(const JobPtr &job, const ApiRequest &request, const std::string &query);
     ApiResponse image(const JobPtr &job, const std::string &file);
     ApiResponse info();
+    ApiResponse web_asset(std::string_view name);
     uint64_t random_seed();
 
     ApiOptions options_;

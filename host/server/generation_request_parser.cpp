@@ -31,7 +31,8 @@ const std::set<std::string> &known_fields() {
     static const std::set<std::string> fields{
         "operation", "prompt",   "negative_prompt", "width",     "height",
         "steps",     "guidance_scale", "seed",      "scheduler", "num_images",
-        "strength",  "init_image", "mask",          "clip_skip", "rng"};
+        "strength",  "init_image", "mask",          "clip_skip", "rng",
+        "preview"};
     return fields;
 }
 
@@ -134,6 +135,13 @@ GenerationRequest parse(const json &body, const ModelDescription &model, const A
         else if (*op == "inpaint") request.operation = Operation::inpaint;
         else refuse("operation", "operation must be one of txt2img, img2img, inpaint");
     }
+    if (std::find(model.operations.begin(), model.operations.end(), request.operation) ==
+        model.operations.end()) {
+        std::string list;
+        for (Operation op : model.operations) list += (list.empty() ? "" : ", ") + std::string(to_string(op));
+        refuse("operation", "this model serves " + list + " only (operation " +
+                                std::string(to_string(request.operation)) + ")");
+    }
     auto prompt = string_field(body, "prompt", limits.max_prompt_bytes);
     if (!prompt) refuse("prompt", "prompt is required");
     request.prompt = *prompt;
@@ -187,6 +195,11 @@ GenerationRequest parse(const json &body, const ModelDescription &model, const A
     if (auto rng = string_field(body, "rng", 16)) {
         if (*rng != "cpu" && *rng != "cuda") refuse("rng", "rng must be cpu or cuda");
         request.rng = *rng;
+    }
+
+    if (const json *preview = field(body, "preview")) {
+        if (preview->is_boolean()) request.preview_every = preview->get<bool>() ? 1 : 0;
+        else request.preview_every = static_cast<int>(*integer_field(body, "preview", 1, limits.max_steps));
     }
 
     bool has_init = field(body, "init_image") != nullptr;

@@ -19,6 +19,8 @@
 //   mask             base64 PNG, white = repaint, inpaint only, same size as init_image
 //   clip_skip        integer 1..12 (1 = last layer)
 //   rng              "cpu" (default) | "cuda"
+//   preview          false (default) | true (every step) | integer N >= 1 (every N
+//                    steps): SSE "preview" events, at most one per 250 ms
 #pragma once
 
 #include "pipeline/generation.h"

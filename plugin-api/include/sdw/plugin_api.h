@@ -338,7 +338,10 @@ typedef struct sdw_plugin_api {
     sdw_status (*context_create)(const char *options_json, sdw_context **out, sdw_error *err);
     void (*context_destroy)(sdw_context *ctx);
 
-    /* Loads one component; weights are copied or uploaded before returning. */
+    /* Loads one component; weights are copied or uploaded before returning. A
+     * plugin that does not implement a kind returns SDW_STATUS_UNSUPPORTED: for
+     * "vae_encoder" the host then serves txt2img only (img2img and inpaint are
+     * refused with a clear error); the other kinds are required. */
     sdw_status (*component_load)(sdw_context *ctx, const sdw_component_desc *desc,
                                  sdw_component **out, sdw_error *err);
     void (*component_destroy)(sdw_component *component);

@@ -18,7 +18,8 @@
 // polling should_cancel every millisecond; {"fail_on_step": K} makes the K-th unet
 // call of the context fail with SDW_STATUS_DEVICE_ERROR and a message;
 // {"device": "name"} is what context_describe says (default: nothing, so the
-// plugin-wide device applies).
+// plugin-wide device applies); {"without_vae_encoder": true} refuses to load a
+// vae_encoder with SDW_STATUS_UNSUPPORTED, as a decode-only backend would.
 //
 // ABI 1.1 memory report (context_memory), predictable for tests:
 //   weights_bytes  the byte_size of every weight given to the loaded components
@@ -48,6 +49,7 @@ struct ArithOptions {
     int64_t delay_ms = 0;
     int64_t fail_on_step = 0;  // 0 = never
     std::string device;        // "" = the plugin-wide device
+    bool without_vae_encoder = false;
 };
 
 nlohmann::json parse_json_object(std::string_view text, const std::string &what) {
@@ -306,6 +308,8 @@ private:
         }
         if (kind == "unet") return std::make_unique<Unet>(config, *this);
         if (kind == "vae_decoder") return std::make_unique<VaeDecoder>(config);
+        if (kind == "vae_encoder" && options_.without_vae_encoder)
+            throw sp::Error(SDW_STATUS_UNSUPPORTED, "this test-arith context has no vae_encoder");
         if (kind == "vae_encoder") return std::make_unique<VaeEncoder>(config);
         throw sp::Error(SDW_STATUS_UNSUPPORTED, "unknown component kind '" + kind + "'");
     }
@@ -404,13 +408,21 @@ ArithOptions parse_options(const std::string &options_json) {
             parsed.device = value.get<std::string>();
             continue;
         }
+        if (key == "without_vae_encoder") {
+            if (!value.is_boolean()) {
+                throw sp::Error(SDW_STATUS_INVALID_ARGUMENT,
+                                "test-arith: option 'without_vae_encoder' must be a boolean");
+            }
+            parsed.without_vae_encoder = value.get<bool>();
+            continue;
+        }
         int64_t *target = key == "delay_ms" ? &parsed.delay_ms
                           : key == "fail_on_step" ? &parsed.fail_on_step
                                                   : nullptr;
         if (target == nullptr) {
             throw sp::Error(SDW_STATUS_INVALID_ARGUMENT,
                             "test-arith: unknown option '" + key +
-                                "' (known: delay_ms, fail_on_step, device)");
+                                "' (known: delay_ms, fail_on_step, device, without_vae_encoder)");
         }
         if (!value.is_number_integer() || value.get<int64_t>() < 0) {
             throw sp::Error(SDW_STATUS_INVALID_ARGUMENT,
