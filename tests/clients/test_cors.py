@@ -1,0 +1,236 @@
+"""Cross-origin use of the API (CORS), from a page that another origin serves.
+
+A tiny page on a second origin (Python's http.server on another port of 127.0.0.1)
+POSTs a job to sd-worker with fetch + JSON (a request that needs a preflight) and
+follows it with EventSource to its terminal event. In Chromium: with the page's origin
+listed (--cors-origin) the job completes; with none listed the browser refuses the fetch
+and no job reaches the server. With `requests`: preflights, plain answers, errors and
+the event stream carry Access-Control-Allow-Origin for a listed origin only; "*" only
+when configured (http.cors_origins); a preflight needs no API key.
+"""
+
+import http.server
+import os
+import socketserver
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sdw_server import SKIP, SdwServer, require_modules  # noqa: E402
+
+require_modules("playwright", "requests")
+
+import requests  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+CHROMIUM = os.environ.get("SDW_CHROMIUM", "/usr/bin/chromium")
+UNLISTED = "http://unlisted.example"
+
+PAGE = b"""<!doctype html>
+<html><head><meta charset="utf-8"><title>another origin</title></head>
+<body><pre id="result">pending</pre>
+<script>
+const api = new URLSearchParams(location.search).get('api');
+const out = document.getElementById('result');
+const done = (text, data) => { window.__result = {text, data: data || null}; out.textContent = text; };
+(async () => {
+  let job;
+  try {
+    const response = await fetch(api + '/v1/jobs', {
+      method: 'POST', headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({prompt: 'a red circle in the center', steps: 4}),
+    });
+    job = await response.json();
+    if (!response.ok) return done('http ' + response.status, job);
+  } catch (e) {
+    return done('fetch failed: ' + e.name + ': ' + e.message);
+  }
+  let progress = 0;
+  const source = new EventSource(api + job.sse_url);
+  source.addEventListener('progress', () => { progress += 1; });
+  for (const type of ['completed', 'failed', 'cancelled']) {
+    source.addEventListener(type, async (event) => {
+      source.close();
+      const data = JSON.parse(event.data);
+      let image = null;
+      if (type === 'completed') {
+        const r = await fetch(api + data.images[0].url);  // the PNG, cross-origin too
+        image = {status: r.status, type: r.headers.get('content-type'), bytes: (await r.arrayBuffer()).byteLength};
+      }
+      done(type, {job_id: job.job_id, progress, images: (data.images || []).map(
+          (i) => ({width: i.width, height: i.height, png_base64: i.png_base64.length})), image});
+    });
+  }
+  source.onerror = () => { if (source.readyState === EventSource.CLOSED) done('stream failed'); };
+})();
+</script></body></html>
+"""
+
+
+class PageServer:
+    """Serves PAGE at / from its own origin, http://127.0.0.1:<port>."""
+
+    def __enter__(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(PAGE)))
+                self.end_headers()
+                self.wfile.write(PAGE)
+
+            def log_message(self, *args):
+                pass
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.origin = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        return False
+
+
+def preflight(url, origin, method="POST", headers="content-type, authorization"):
+    return requests.options(url, timeout=10, headers={
+        "Origin": origin, "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": headers})
+
+
+def header_list(response, name):
+    return {item.strip().lower() for item in response.headers.get(name, "").split(",") if item.strip()}
+
+
+class TestCors(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.page_server = PageServer().__enter__()
+        cls.playwright = None
+        cls.browser = None
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.browser:
+            cls.browser.close()
+        if cls.playwright:
+            cls.playwright.stop()
+        cls.page_server.__exit__(None, None, None)
+
+    def setUp(self):
+        self.started = time.monotonic()
+
+    def tearDown(self):
+        print("%s: %.1f s" % (self.id().split(".")[-1], time.monotonic() - self.started), flush=True)
+
+    def chromium(self):
+        if not os.path.exists(CHROMIUM):
+            self.skipTest("no Chromium at %s (SDW_CHROMIUM)" % CHROMIUM)
+        if not self.browser:
+            type(self).playwright = sync_playwright().start()
+            type(self).browser = self.playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        return self.browser
+
+    def run_page(self, server):
+        """Opens the other origin's page against `server`; its result and console."""
+        context = self.chromium().new_context()
+        try:
+            page = context.new_page()
+            console = []
+            page.on("console", lambda m: console.append(m.text))
+            page.goto("%s/?api=%s" % (self.page_server.origin, server.url))
+            page.wait_for_function("window.__result !== undefined", timeout=90_000)
+            return page.evaluate("window.__result"), console
+        finally:
+            context.close()
+
+    def test_listed_origin_completes_a_job_in_chromium(self):
+        origin = self.page_server.origin
+        with SdwServer(["--cors-origin", origin, "--log-level", "debug"]) as server:
+            result, console = self.run_page(server)
+            self.assertEqual(result["text"], "completed", "%s\nconsole: %s" % (result, console))
+            data = result["data"]
+            self.assertGreater(data["progress"], 0, "progress events reached the page")
+            self.assertEqual(len(data["images"]), 1)
+            self.assertEqual((data["images"][0]["width"], data["images"][0]["height"]), (128, 128))
+            self.assertGreater(data["images"][0]["png_base64"], 100)
+            self.assertEqual(data["image"]["status"], 200)
+            self.assertEqual(data["image"]["type"], "image/png")
+            status = requests.get(server.url + "/v1/jobs/" + data["job_id"], timeout=10).json()
+            self.assertEqual(status["state"], "completed")
+            # The access log names the POST: the unlisted case below relies on it.
+            self.assertIn("POST /v1/jobs", server.log())
+
+            # The headers themselves, as a browser would ask.
+            r = preflight(server.url + "/v1/jobs", origin)
+            self.assertIn(r.status_code, (200, 204), r.text)
+            self.assertEqual(r.headers.get("Access-Control-Allow-Origin"), origin)
+            self.assertTrue({"get", "post", "delete"} <= header_list(r, "Access-Control-Allow-Methods"),
+                            r.headers)
+            self.assertTrue({"content-type", "authorization"} <= header_list(r, "Access-Control-Allow-Headers"),
+                            r.headers)
+            self.assertIn("origin", header_list(r, "Vary"), "an echoed origin varies by Origin")
+            # Every other answer too: JSON, errors (so a page can read them), images, SSE.
+            for response in (
+                    requests.get(server.url + "/v1/info", headers={"Origin": origin}, timeout=10),
+                    requests.post(server.url + "/v1/jobs", json={"prompt": "x", "steps": 1000},
+                                  headers={"Origin": origin}, timeout=10),
+                    requests.get(server.url + "/v1/jobs/nope", headers={"Origin": origin}, timeout=10),
+                    requests.get(server.url + "/v1/jobs/%s/images/0.png" % data["job_id"],
+                                 headers={"Origin": origin}, timeout=10)):
+                self.assertEqual(response.headers.get("Access-Control-Allow-Origin"), origin,
+                                 "%s %s" % (response.request.method, response.url))
+            job = requests.post(server.url + "/v1/jobs", json={"prompt": "x", "steps": 2}, timeout=10).json()
+            with requests.get(server.url + job["sse_url"], headers={"Origin": origin},
+                              stream=True, timeout=30) as stream:
+                self.assertTrue(stream.headers["Content-Type"].startswith("text/event-stream"))
+                self.assertEqual(stream.headers.get("Access-Control-Allow-Origin"), origin)
+                for line in stream.iter_lines():
+                    if line == b"data: [DONE]":
+                        break
+
+            # Another origin gets nothing that would let its page read the answers.
+            r = preflight(server.url + "/v1/jobs", UNLISTED)
+            self.assertNotIn("Access-Control-Allow-Origin", r.headers)
+            r = requests.get(server.url + "/v1/info", headers={"Origin": UNLISTED}, timeout=10)
+            self.assertEqual(r.status_code, 200)
+            self.assertNotIn("Access-Control-Allow-Origin", r.headers)
+
+    def test_unlisted_origin_is_refused_by_chromium(self):
+        with SdwServer(["--log-level", "debug"]) as server:  # default: same origin only
+            result, console = self.run_page(server)
+            self.assertTrue(result["text"].startswith("fetch failed"), "%s\nconsole: %s" % (result, console))
+            self.assertTrue(any("CORS" in line for line in console), console)
+            # The preflight failed, so the browser never sent the job.
+            self.assertNotIn("POST /v1/jobs", server.log())
+            r = preflight(server.url + "/v1/jobs", self.page_server.origin)
+            self.assertNotIn("Access-Control-Allow-Origin", r.headers)
+            r = requests.get(server.url + "/v1/info", headers={"Origin": self.page_server.origin}, timeout=10)
+            self.assertNotIn("Access-Control-Allow-Origin", r.headers)
+
+    def test_wildcard_only_when_configured_and_preflight_needs_no_key(self):
+        config = {"http": {"cors_origins": ["*"]}}
+        with SdwServer(["--api-key", "k"], config=config) as server:
+            r = preflight(server.url + "/v1/jobs", UNLISTED)  # a browser sends no key here
+            self.assertIn(r.status_code, (200, 204), r.text)
+            self.assertEqual(r.headers.get("Access-Control-Allow-Origin"), "*")
+            self.assertIn("authorization", header_list(r, "Access-Control-Allow-Headers"))
+            r = requests.get(server.url + "/v1/info", headers={"Origin": UNLISTED}, timeout=10)
+            self.assertEqual(r.status_code, 401)
+            self.assertEqual(r.headers.get("Access-Control-Allow-Origin"), "*", "a page can see the 401")
+            r = requests.get(server.url + "/v1/info", timeout=10,
+                             headers={"Origin": UNLISTED, "Authorization": "Bearer k"})
+            self.assertEqual(r.status_code, 200)
+            self.assertEqual(r.headers.get("Access-Control-Allow-Origin"), "*")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
