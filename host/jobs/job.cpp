@@ -11,6 +11,7 @@ Job::Job(std::string id, GenerationRequest request)
       operation_(request.operation),
       seed_(request.seed),
       steps_(request.steps),
+      created_steady_(std::chrono::steady_clock::now()),
       request_(std::move(request)),
       created_at_(std::chrono::system_clock::now()) {}
 
@@ -131,6 +132,11 @@ bool Job::finish_cancelled(const std::string &reason) {
 std::string Job::cancel_reason() const {
     std::lock_guard lock(mutex_);
     return cancel_reason_;
+}
+
+std::chrono::steady_clock::time_point Job::started_steady() const {
+    std::lock_guard lock(mutex_);
+    return started_steady_;
 }
 
 std::chrono::steady_clock::time_point Job::finished_steady() const {

@@ -75,6 +75,11 @@ public:
     bool fail(JobError error);
     bool finish_cancelled(const std::string &reason);  // empty reason: the one asked for
     std::string cancel_reason() const;
+    // Monotonic times of acceptance, start and terminal state, for the queue's
+    // metrics and eviction; started_steady() and finished_steady() are meaningful
+    // once the job has started or finished.
+    std::chrono::steady_clock::time_point created_steady() const { return created_steady_; }
+    std::chrono::steady_clock::time_point started_steady() const;
     std::chrono::steady_clock::time_point finished_steady() const;
 
 private:
@@ -84,6 +89,7 @@ private:
     const Operation operation_;
     const uint64_t seed_;
     const int steps_;
+    const std::chrono::steady_clock::time_point created_steady_;
 
     mutable std::mutex mutex_;
     std::optional<GenerationRequest> request_;  // released to the worker at start

@@ -3,6 +3,7 @@
 #include "image/base64.h"
 #include "image/png.h"
 #include "jobs/generation_parameters_text.h"
+#include "server/metrics.h"
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,54 @@ namespace {
 double milliseconds_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
+
+double seconds(Clock::duration duration) { return std::chrono::duration<double>(duration).count(); }
+
+// Times one job's denoising steps for Metrics::observe_step, as job_queue.h describes.
+// Used on the worker thread only (a Generator calls on_step from generate()).
+class StepTimer {
+public:
+    explicit StepTimer(Metrics *metrics) : metrics_(metrics) {}
+    ~StepTimer() { observe_first_step(std::nullopt); }
+    StepTimer(const StepTimer &) = delete;
+    StepTimer &operator=(const StepTimer &) = delete;
+
+    // Times callbacks.on_step, then calls it; attach just before generate().
+    void attach(GenerationCallbacks &callbacks) {
+        if (!metrics_) return;
+        start_ = Clock::now();
+        callbacks.on_step = [this, next = std::move(callbacks.on_step)](int step, int total) {
+            const Clock::time_point now = Clock::now();
+            if (steps_ == 0) first_end_ = now;
+            else metrics_->observe_step(seconds(now - last_end_));
+            last_end_ = now;
+            ++steps_;
+            if (next) next(step, total);
+        };
+    }
+    // generate() returned these timings (milliseconds); "denoise" places the first step.
+    void generation_returned(const std::map<std::string, double> &timings_ms) {
+        auto denoise = timings_ms.find("denoise");
+        observe_first_step(denoise == timings_ms.end() ? std::nullopt
+                                                       : std::optional(denoise->second / 1000.0));
+    }
+
+private:
+    void observe_first_step(std::optional<double> denoise_seconds) {
+        if (!metrics_ || steps_ == 0 || first_observed_) return;
+        first_observed_ = true;
+        const double since_generate = seconds(first_end_ - start_);
+        double first = since_generate;
+        if (denoise_seconds)
+            first = std::clamp(*denoise_seconds - seconds(last_end_ - first_end_), 0.0, since_generate);
+        metrics_->observe_step(first);
+    }
+
+    Metrics *const metrics_;
+    Clock::time_point start_, first_end_, last_end_;
+    int steps_ = 0;
+    bool first_observed_ = false;
+};
 
 }  // namespace
 
@@ -61,16 +110,11 @@ SubmitResult JobQueue::submit(GenerationRequest request) {
     {
         std::lock_guard lock(mutex_);
         evict_locked(Clock::now());
-        if (draining_ || stopping_) {
-            result.error = SubmitError::draining;
-            return result;
-        }
-        if (!ready_) {
-            result.error = SubmitError::not_ready;
-            return result;
-        }
-        if (pending_.size() >= options_.capacity) {
-            result.error = SubmitError::queue_full;
+        if (draining_ || stopping_) result.error = SubmitError::draining;
+        else if (!ready_) result.error = SubmitError::not_ready;
+        else if (pending_.size() >= options_.capacity) result.error = SubmitError::queue_full;
+        if (result.error != SubmitError::none) {
+            if (options_.metrics) options_.metrics->count_job("rejected");
             return result;
         }
         std::string id = new_job_id();
@@ -187,11 +231,16 @@ void JobQueue::worker_loop(std::shared_ptr<Generator> generator, std::string mod
             publish_positions_from(0);
         }
         notify_observer();
+        const bool ran = request.has_value();
+        if (ran && options_.metrics)
+            options_.metrics->observe_queue_wait(seconds(job->started_steady() - job->created_steady()));
 
         auto started = Clock::now();
         if (request) run_job(*generator, model_name, job, std::move(*request));
         if (!is_terminal(job->state()))
             job->fail({"internal_error", "the job ended without a result", ""});
+        if (ran && options_.metrics)
+            options_.metrics->observe_job(seconds(job->finished_steady() - job->started_steady()));
 
         {
             std::lock_guard lock(mutex_);
@@ -211,9 +260,12 @@ void JobQueue::run_job(Generator &generator, const std::string &model_name, cons
     GenerationCallbacks callbacks;
     callbacks.on_step = [&job](int step, int total) { job->record_progress(step, total); };
     callbacks.should_cancel = [&job] { return job->cancel_requested(); };
+    StepTimer step_timer(options_.metrics.get());
+    step_timer.attach(callbacks);
     try {
         if (job->cancel_requested()) throw GenerationCancelled();
         GenerationResult result = generator.generate(request, callbacks);
+        step_timer.generation_returned(result.timings_ms);
 
         // PNG encoding is CPU work too: it belongs here, not on an I/O thread.
         auto encode_start = Clock::now();
@@ -266,12 +318,14 @@ void JobQueue::save_output(const std::string &job_id, size_t index,
 }
 
 void JobQueue::job_finished(const JobPtr &job) {
-    switch (job->state()) {
+    const JobState state = job->state();
+    switch (state) {
     case JobState::completed: ++completed_; break;
     case JobState::failed: ++failed_; break;
     case JobState::cancelled: ++cancelled_; break;
     default: break;
     }
+    if (options_.metrics && is_terminal(state)) options_.metrics->count_job(to_string(state));
     finished_.push_back(job);
 }
 

@@ -8,6 +8,21 @@
 // - a Generator exception fails that job with its message; the queue keeps serving;
 // - finished jobs (state, images, events) are kept for `retention` and at most
 //   `max_retained` of them, then evicted (oldest first).
+//
+// Metrics (JobQueueOptions::metrics, see server/metrics.h), recorded on the thread
+// that causes them, just after the job's state changes:
+// - count_job: each terminal state ("completed", "failed", "cancelled", the last
+//   including queued jobs cancelled by cancel(), begin_drain() or shutdown()), and
+//   "rejected" for each submit refused (queue_full, not_ready, draining);
+// - observe_queue_wait: acceptance -> start on a worker, when a job starts;
+// - observe_job: start -> terminal state, for a job that started;
+// - observe_step: each denoising step, as the time between successive on_step
+//   callbacks (so it includes what the worker does between steps: progress events,
+//   previews). The first step's start is not reported by a Generator: it is placed
+//   from the "denoise" timing generate() returns (the whole loop, less steps 2..n);
+//   when there is none (cancelled or failed, or a Generator that does not time its
+//   loop) the first step is measured from the call to generate(), so it then also
+//   holds the text encoding and latent preparation.
 #pragma once
 
 #include "jobs/job.h"
@@ -29,6 +44,8 @@
 
 namespace sdw {
 
+class Metrics;
+
 struct JobQueueOptions {
     size_t capacity = 16;  // jobs waiting (not counting running ones)
     std::chrono::milliseconds retention{std::chrono::minutes(15)};
@@ -37,6 +54,9 @@ struct JobQueueOptions {
     std::string output_dir;
     // Problems that do not fail a job (e.g. an output file that cannot be written).
     std::function<void(const std::string &)> on_warning;
+    // Where the queue records its metrics (see above); nullptr: none. Shared with the
+    // HTTP server, which renders them.
+    std::shared_ptr<Metrics> metrics;
 };
 
 struct QueueStats {

@@ -1,8 +1,10 @@
 #include "fake_generator.h"
+#include "prometheus_text.h"
 
 #include "image/base64.h"
 #include "image/png.h"
 #include "jobs/job_queue.h"
+#include "server/metrics.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -336,6 +338,202 @@ TEST_F(QueueFixture, ObserverSeesTheQueueChange) {
     }));
     std::lock_guard lock(mutex);
     EXPECT_GE(seen.size(), 3u);  // accepted, started, finished
+}
+
+// --- Metrics: what the queue records into JobQueueOptions::metrics.
+
+struct JobQueueMetrics : QueueFixture {
+    std::shared_ptr<Metrics> metrics = std::make_shared<Metrics>();
+
+    JobQueueOptions with_metrics(JobQueueOptions options = {}) {
+        options.metrics = metrics;
+        return options;
+    }
+    test::PromText scrape() const { return test::parse_prometheus_text(metrics->render({})); }
+    double jobs(const char *status) const {
+        return scrape().value("sdw_jobs_total", {{"status", status}}).value_or(-1);
+    }
+    test::PromHistogram histogram(const char *name) const {
+        return test::read_histogram(scrape(), name);
+    }
+};
+
+TEST_F(JobQueueMetrics, ASubmitBeforeStartIsRejected) {
+    JobQueue not_started(with_metrics());
+    EXPECT_EQ(not_started.submit(request("a")).error, SubmitError::not_ready);
+    EXPECT_EQ(jobs("rejected"), 1);
+    EXPECT_EQ(histogram("sdw_queue_wait_seconds").count, 0);
+}
+
+TEST_F(JobQueueMetrics, CountsEveryTerminalStateAndEachRefusedSubmit) {
+    make_queue(with_metrics(queue_with(1)));
+    generator->hold();
+    JobPtr running = submit("running");
+    ASSERT_TRUE(eventually([&] { return running->state() == JobState::running; }));
+    JobPtr queued = submit("queued");
+    EXPECT_EQ(queue->submit(request("refused")).error, SubmitError::queue_full);
+    EXPECT_EQ(jobs("rejected"), 1);
+    EXPECT_EQ(queue->cancel(queued->id(), "no"), CancelOutcome::cancelled);
+    EXPECT_EQ(jobs("cancelled"), 1);  // a queued job, cancelled at once
+    generator->release();
+    ASSERT_TRUE(queue->wait_idle(5s));
+    EXPECT_EQ(jobs("completed"), 1);
+
+    generator->fail_message = "device lost";
+    submit("failing");
+    ASSERT_TRUE(queue->wait_idle(5s));
+    generator->fail_message.clear();
+    EXPECT_EQ(jobs("failed"), 1);
+
+    // Drain: the waiting job is cancelled, later submits are rejected, the running one finishes.
+    generator->hold();
+    JobPtr last = submit("last");
+    ASSERT_TRUE(eventually([&] { return last->state() == JobState::running; }));
+    submit("waiting");
+    queue->begin_drain("draining");
+    EXPECT_EQ(jobs("cancelled"), 2);
+    EXPECT_EQ(queue->submit(request("late")).error, SubmitError::draining);
+    EXPECT_EQ(jobs("rejected"), 2);
+    generator->release();
+    ASSERT_TRUE(queue->wait_idle(5s));
+    EXPECT_EQ(jobs("completed"), 2);
+
+    auto stats = queue->stats();
+    EXPECT_EQ(jobs("completed"), static_cast<double>(stats.completed));
+    EXPECT_EQ(jobs("failed"), static_cast<double>(stats.failed));
+    EXPECT_EQ(jobs("cancelled"), static_cast<double>(stats.cancelled));
+}
+
+TEST_F(JobQueueMetrics, HistogramsMoveOnlyForJobsThatRan) {
+    generator->step_delay = 10ms;
+    make_queue(with_metrics());
+    submit("a", 5);
+    ASSERT_TRUE(queue->wait_idle(5s));
+    auto steps = histogram("sdw_step_seconds");
+    EXPECT_EQ(steps.count, 5);
+    EXPECT_GE(steps.sum, 0.045);
+    EXPECT_EQ(steps.buckets[0].second, 0);  // le="0.005": every step slept 10 ms
+    auto job = histogram("sdw_job_seconds");
+    EXPECT_EQ(job.count, 1);
+    EXPECT_GE(job.sum, 0.045);
+    EXPECT_GE(job.sum, steps.sum - 0.001);
+    EXPECT_EQ(histogram("sdw_queue_wait_seconds").count, 1);
+
+    // A job cancelled while queued neither waited to a start nor ran.
+    generator->hold();
+    JobPtr running = submit("running", 1);
+    ASSERT_TRUE(eventually([&] { return running->state() == JobState::running; }));
+    JobPtr queued = submit("queued", 1);
+    std::this_thread::sleep_for(30ms);
+    ASSERT_EQ(queue->cancel(queued->id(), "no"), CancelOutcome::cancelled);
+    generator->release();
+    ASSERT_TRUE(queue->wait_idle(5s));
+    EXPECT_EQ(histogram("sdw_queue_wait_seconds").count, 2);
+    EXPECT_EQ(histogram("sdw_job_seconds").count, 2);
+    EXPECT_EQ(histogram("sdw_step_seconds").count, 6);
+}
+
+TEST_F(JobQueueMetrics, QueueWaitIsFromAcceptanceToStart) {
+    make_queue(with_metrics());
+    generator->hold();
+    JobPtr first = submit("first", 1);
+    ASSERT_TRUE(eventually([&] { return first->state() == JobState::running; }));
+    JobPtr second = submit("second", 1);
+    std::this_thread::sleep_for(120ms);
+    generator->release();
+    ASSERT_TRUE(queue->wait_idle(5s));
+    auto wait = histogram("sdw_queue_wait_seconds");
+    EXPECT_EQ(wait.count, 2);
+    EXPECT_GE(wait.sum, 0.12);  // the second job waited behind the held first
+}
+
+TEST_F(JobQueueMetrics, ACancelledRunningJobCountsTheStepsItRanAndItsRunTime) {
+    generator->step_delay = 20ms;
+    make_queue(with_metrics());
+    JobPtr job = submit("long", 150);
+    ASSERT_TRUE(eventually([&] { return job->snapshot().step >= 2; }));
+    EXPECT_EQ(queue->cancel(job->id(), "stop"), CancelOutcome::cancelling);
+    ASSERT_TRUE(queue->wait_idle(5s));
+    ASSERT_EQ(job->state(), JobState::cancelled);
+    const int ran = job->snapshot().step;
+    EXPECT_EQ(histogram("sdw_step_seconds").count, ran);
+    EXPECT_EQ(histogram("sdw_job_seconds").count, 1);
+    EXPECT_GE(histogram("sdw_job_seconds").sum, 0.02 * ran);
+    EXPECT_EQ(jobs("cancelled"), 1);
+    EXPECT_EQ(jobs("completed"), 0);
+}
+
+// Works like a pipeline: some set-up (text encoding) before the first step, then a
+// timed denoising loop whose length it reports as timings_ms["denoise"].
+class SetUpThenStepsGenerator : public Generator {
+public:
+    std::chrono::milliseconds set_up{300};
+    std::chrono::milliseconds step{5};
+    bool report_denoise = true;
+    bool fail = false;
+
+    ModelDescription describe() const override {
+        ModelDescription d;
+        d.name = "set-up-then-steps";
+        return d;
+    }
+    GenerationResult generate(const GenerationRequest &request,
+                              const GenerationCallbacks &callbacks) override {
+        std::this_thread::sleep_for(set_up);
+        auto loop_start = std::chrono::steady_clock::now();
+        for (int i = 1; i <= request.steps; ++i) {
+            std::this_thread::sleep_for(step);
+            callbacks.on_step(i, request.steps);
+        }
+        if (fail) throw std::runtime_error("failed after the loop");
+        GenerationResult result;
+        GeneratedImage image;
+        image.image.width = request.width;
+        image.image.height = request.height;
+        image.image.channels = 3;
+        image.image.pixels.assign(static_cast<size_t>(request.width) * request.height * 3, 0);
+        result.images.push_back(std::move(image));
+        if (report_denoise)
+            result.timings_ms["denoise"] = std::chrono::duration<double, std::milli>(
+                                               std::chrono::steady_clock::now() - loop_start)
+                                               .count();
+        return result;
+    }
+};
+
+test::PromHistogram steps_after_one_job(std::shared_ptr<SetUpThenStepsGenerator> generator,
+                                        JobState expected) {
+    JobQueueOptions options;
+    options.metrics = std::make_shared<Metrics>();
+    JobQueue queue(options);
+    queue.start({generator});
+    JobPtr job = queue.submit(request("a", 4)).job;
+    EXPECT_TRUE(queue.wait_idle(10s));
+    EXPECT_EQ(job->state(), expected);
+    return test::read_histogram(test::parse_prometheus_text(options.metrics->render({})),
+                                "sdw_step_seconds");
+}
+
+TEST_F(JobQueueMetrics, TheFirstStepStartsWhereTheDenoiseTimingPlacesIt) {
+    auto timed = std::make_shared<SetUpThenStepsGenerator>();
+    auto steps = steps_after_one_job(timed, JobState::completed);
+    EXPECT_EQ(steps.count, 4);
+    EXPECT_GE(steps.sum, 0.02);
+    EXPECT_LT(steps.sum, 0.3);  // the 300 ms set-up is in no step
+}
+
+TEST_F(JobQueueMetrics, WithoutADenoiseTimingTheFirstStepStartsAtGenerate) {
+    auto timed = std::make_shared<SetUpThenStepsGenerator>();
+    timed->report_denoise = false;
+    auto steps = steps_after_one_job(timed, JobState::completed);
+    EXPECT_EQ(steps.count, 4);
+    EXPECT_GE(steps.sum, 0.3 + 0.02);
+
+    timed->report_denoise = true;
+    timed->fail = true;  // no result, so no timings either
+    steps = steps_after_one_job(timed, JobState::failed);
+    EXPECT_EQ(steps.count, 4);
+    EXPECT_GE(steps.sum, 0.3 + 0.02);
 }
 
 TEST(JobEventLog, NotifiesSubscribersAndClosesAfterTheTerminalEvent) {
