@@ -630,7 +630,7 @@ function galleryCard(record) {
     if (text) el.append(text);
     return el;
   };
-  const download = labelled(document.createElement('a'), 'Download', 'download', 'PNG');
+  const download = labelled(document.createElement('a'), 'Download', 'download');
   download.href = url;
   download.download = `sd-worker-${p.seed ?? record.id}.png`;
   const button = (label, iconName, text) => {
@@ -638,7 +638,7 @@ function galleryCard(record) {
     b.type = 'button';
     return labelled(b, label, iconName, text);
   };
-  const copy = button('Copy parameters', 'copy', 'JSON');
+  const copy = button('Copy parameters', 'copy');
   copy.addEventListener('click', async () => {
     const ok = await copyText(JSON.stringify(p, null, 2));
     toast(ok ? 'Parameters copied as JSON' : 'Copying is not allowed here');
