@@ -214,7 +214,9 @@ class TestWebUi(WebUiCase):
             self.screenshot(page)
 
     def screenshot(self, page):
-        """docs/images/web-ui.png: the UI after a generation, with the gallery filled."""
+        """docs/images/web-ui.png: the UI after a generation, with the gallery filled, a
+        live preview on the stage (in the dark colour scheme)."""
+        page.emulate_media(color_scheme="dark")
         page.get_by_label("Height").fill("128")
         page.get_by_label("Images").fill("3")
         page.get_by_label("Steps").fill("20")
