@@ -425,6 +425,51 @@ class TestWebUi(WebUiCase):
             self.assertLessEqual(box["x"] + box["width"], 390, name)
         self.assert_no_page_errors()
 
+    def test_every_input_is_labelled(self):
+        """Each input, select and textarea has an accessible label."""
+        page = self.open_page()
+        self.wait_ready(page)
+        unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
+            .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                            && !el.getAttribute('aria-labelledby'))
+            .map((el) => el.id || el.name || el.outerHTML)""")
+        self.assertEqual(unlabelled, [])
+        self.assert_no_page_errors()
+
+    def test_tabs_follow_the_operations_in_info(self):
+        """The tabs are those /v1/info's `operations` lists (all three when it has none)."""
+        page = self.open_page()
+        self.wait_ready(page)
+        for name in ("Text to image", "Image to image", "Inpaint"):
+            expect(page.get_by_role("tab", name=name)).to_be_visible()
+
+        def info_without_inpaint(route):
+            response = route.fetch()
+            info = response.json()
+            self.assertIn("inpaint", info.get("operations", ["inpaint"]))
+            info["operations"] = ["txt2img", "img2img"]
+            route.fulfill(response=response, json=info)
+
+        page.route("**/v1/info", info_without_inpaint)
+        self.goto(page)
+        self.wait_ready(page)
+        expect(page.get_by_role("tab", name="Image to image")).to_be_visible()
+        expect(page.get_by_role("tab", name="Inpaint")).to_be_hidden()
+
+        def info_without_operations(route):  # an older server
+            response = route.fetch()
+            info = response.json()
+            info.pop("operations", None)
+            route.fulfill(response=response, json=info)
+
+        page.unroute("**/v1/info")
+        page.route("**/v1/info", info_without_operations)
+        self.goto(page)
+        self.wait_ready(page)
+        for name in ("Text to image", "Image to image", "Inpaint"):
+            expect(page.get_by_role("tab", name=name)).to_be_visible()
+        self.assert_no_page_errors()
+
 
 class TestWebUiApiKey(WebUiCase):
     server_args = ["--api-key", "secret"]
