@@ -1,7 +1,7 @@
 """GET /metrics read with Prometheus' own text parser (prometheus_client.parser).
 
 Against the real sd-worker with the embedded tiny model: a scrape when idle, then a
-job run to completion, a long job cancelled while it runs, a 400 (an invalid field)
+job run to completion, a long job cancelled after a few steps, a 400 (an invalid field)
 and a 404, and a second scrape. The counters moved by exactly what happened
 (sdw_jobs_total by status, the three histograms' counts, the step histogram by the
 steps run, sdw_http_requests_total by route template and code), the queue gauges are
@@ -146,16 +146,20 @@ class PrometheusMetrics(unittest.TestCase):
             done = self.wait_for(server, done_id, lambda s: s["state"] in ("completed", "failed", "cancelled"))
             self.assertEqual(done["state"], "completed", done)
 
-            # A long job, cancelled once it runs.
-            long_id = self.submit(server, {"prompt": "a blue square", "steps": 150, "num_images": 8,
-                                           "width": 512, "height": 512, "seed": 2})
-            self.wait_for(server, long_id, lambda s: s["state"] != "queued", timeout=60)
+            # A long job, cancelled once it has run a few steps (so that the steps it ran
+            # are known and not zero: at 512x512 with 8 images one step of the tiny model
+            # takes ~10 s here, and a DELETE at "running" lands inside the first).
+            long_id = self.submit(server, {"prompt": "a blue square", "steps": 150,
+                                           "width": 128, "height": 128, "seed": 2})
+            self.wait_for(server, long_id, lambda s: s["step"] >= 3 or
+                          s["state"] in ("completed", "failed", "cancelled"), timeout=120)
             response = requests.delete(server.url + "/v1/jobs/" + long_id, timeout=10)
             self.assertEqual(response.status_code, 200, response.text)
             cancelled = self.wait_for(server, long_id,
                                       lambda s: s["state"] in ("completed", "failed", "cancelled"))
             self.assertEqual(cancelled["state"], "cancelled", cancelled)
             cancelled_steps = cancelled["step"]
+            self.assertGreaterEqual(cancelled_steps, 3)
             self.assertLess(cancelled_steps, 150)
 
             # A 400 (steps out of range) and a 404 (no such job).
