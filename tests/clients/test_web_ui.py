@@ -298,6 +298,34 @@ class TestWebUi(WebUiCase):
         self.assertEqual(self.gallery_items(page).count(), 0)
         self.assert_no_page_errors()
 
+    def test_reload_while_sampling_keeps_following(self):
+        """A reload mid-job picks the job up again (its stream replays from the start):
+        the progress goes on and the result still lands in the gallery."""
+        page = self.open_page()
+        self.wait_ready(page)
+        page.get_by_label("Prompt", exact=True).fill(PROMPT)
+        page.get_by_label("Steps").fill("40")
+        with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/v1/jobs")) as posted:
+            page.get_by_role("button", name="Generate").click()
+        job_id = posted.value.json()["job_id"]
+        bar = page.get_by_role("progressbar")
+        expect(bar).not_to_have_attribute("aria-valuenow", "0", timeout=TIMEOUT_MS)
+        page.reload()
+        expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+        expect(bar).to_have_attribute("aria-valuenow", "40", timeout=TIMEOUT_MS)
+        expect(self.gallery_items(page)).to_have_count(1, timeout=TIMEOUT_MS)
+        expect(page.get_by_role("button", name="Generate")).to_be_enabled()
+        self.assertEqual(page.get_by_role("button", name="Generate").count(), 1)
+        self.assertEqual(len(self.jobs), 1, "no second job was submitted")
+        status = requests.get(self.server.url + "/v1/jobs/" + job_id, timeout=10).json()
+        self.assertEqual(status["state"], "completed")
+        # Once it has ended, another reload has nothing to follow.
+        page.reload()
+        self.wait_ready(page)
+        expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+        expect(self.gallery_items(page)).to_have_count(1)
+        self.assert_no_page_errors()
+
     def test_img2img_upload(self):
         """img2img: a 200x150 upload is sent as a PNG with sides multiples of 8 (the
         model's 128 on its long side), with the strength; the result appears."""

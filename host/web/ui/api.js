@@ -126,7 +126,6 @@ export class Api {
           finish(reject, new ApiError(0, 'stream', 'The event stream was closed.'));
         }
       };
-      handlers.open?.(() => finish(reject, new ApiError(0, 'aborted', 'Stopped following the job.')));
     });
   }
 }

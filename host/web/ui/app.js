@@ -32,6 +32,7 @@ const state = {
   galleryUrls: [],
   resultUrls: [],
   infoTimer: 0,
+  cancelPending: false, // Cancel pressed before the job had an id
   savedScheduler: '',   // the scheduler of the last visit, until /v1/info lists them
 };
 
@@ -454,20 +455,37 @@ async function pollUntilDone(job) {
   }
 }
 
-async function runJob(params, raw) {
-  const submitted = await api.submit(raw);
-  const job = { id: submitted.job_id, params: { ...params, seed: submitted.seed } };
+const JOB_STORAGE = 'sdw.job';  // the job being followed, so a reload picks it up again
+
+function rememberJob(job) {
+  try {
+    if (job) sessionStorage.setItem(JOB_STORAGE, JSON.stringify(job));
+    else sessionStorage.removeItem(JOB_STORAGE);
+  } catch { /* storage disabled */ }
+}
+
+// Follows an accepted job to its end and shows the outcome.
+async function followJob(job) {
   state.job = job;
   $('stage').dataset.jobId = job.id;
-  const position = submitted.queue_position;
-  setStatus(position && position > 1 ? `Queued: position ${position}.` : 'Queued.');
+  rememberJob(job);
+  if (state.cancelPending) cancel();  // Cancel was pressed before the server answered
+  const steps = job.params.steps || 0;
+  try {
+    await followToEnd(job, steps);
+  } finally {
+    rememberJob(null);
+  }
+}
+
+async function followToEnd(job, steps) {
   let terminal;
   try {
     terminal = await api.follow(job.id, {
-      queued: (d) => setStatus(d.queue_position ? `Queued: position ${d.queue_position}.` : 'Queued.'),
+      queued: (d) => setStatus(d.queue_position > 1 ? `Queued: position ${d.queue_position}.` : 'Queued.'),
       started: (d) => {
         setStatus('Sampling…');
-        setProgress(0, d.total || params.steps || 0);
+        setProgress(0, d.total || steps);
       },
       progress: (d) => {
         setProgress(d.step, d.total);
@@ -484,6 +502,34 @@ async function runJob(params, raw) {
   if (terminal.type === 'completed') await finishCompleted(job, terminal.data);
   else if (terminal.type === 'failed') finishFailed(terminal.data);
   else finishCancelled(terminal.data);
+}
+
+async function runJob(params, raw) {
+  const submitted = await api.submit(raw);
+  const position = submitted.queue_position;
+  setStatus(position > 1 ? `Queued: position ${position}.` : 'Queued.');
+  await followJob({ id: submitted.job_id, params: { ...params, seed: submitted.seed } });
+}
+
+// A job this tab was following before a reload: its stream replays from the start.
+async function resumeJob() {
+  let job = null;
+  try { job = JSON.parse(sessionStorage.getItem(JOB_STORAGE) || 'null'); } catch { job = null; }
+  if (!job || !job.id || state.job) return;
+  setBusy(true);
+  setStatus('Following the job started before the reload…');
+  setProgress(0, 0, true);
+  try {
+    await followJob(job);
+  } catch (e) {
+    rememberJob(null);
+    setStatus('The job started before the reload could not be followed.', 'failed');
+    resetProgressDisplay();
+  } finally {
+    state.job = null;
+    state.cancelPending = false;
+    setBusy(false);
+  }
 }
 
 async function generate() {
@@ -511,6 +557,7 @@ async function generate() {
   if (window.matchMedia('(max-width: 860px)').matches) $('status').scrollIntoView({ block: 'start', behavior: 'smooth' });
   $('eta').textContent = '';
   state.job = { id: null, params: request.params };
+  state.cancelPending = false;
   try {
     try {
       await runJob(request.params, request.raw);
@@ -531,13 +578,21 @@ async function generate() {
     setProgress(0, 0);
   } finally {
     state.job = null;
+    state.cancelPending = false;
     setBusy(false);
   }
 }
 
 async function cancel() {
   const job = state.job;
-  if (!job || !job.id) return;
+  if (!job) return;
+  if (!job.id) {  // not accepted yet: cancelled as soon as it is
+    state.cancelPending = true;
+    $('cancel').disabled = true;
+    setStatus('Cancelling…');
+    return;
+  }
+  state.cancelPending = false;
   $('cancel').disabled = true;
   setStatus('Cancelling…');
   try {
@@ -777,3 +832,4 @@ restoreForm();
 editor.brush = Number($('brush-size').value);
 loadInfo();
 renderGallery();
+resumeJob();
