@@ -10,6 +10,7 @@
 #include "jobs/job_queue.h"
 #include "pipeline/generator_factory.h"
 #include "server/http_server.h"
+#include "server/metrics.h"
 #include "server/logging.h"
 #include "server/service_state.h"
 #include "server/version.h"
@@ -32,7 +33,7 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
     return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
 }
 
-ServerOptions server_options(const Config &config) {
+ServerOptions server_options(const Config &config, std::shared_ptr<Metrics> metrics) {
     ServerOptions options;
     options.host = config.listen.host;
     options.port = static_cast<uint16_t>(config.listen.port);
@@ -42,11 +43,15 @@ ServerOptions server_options(const Config &config) {
     options.drain_grace = seconds_to_ms(config.drain.grace_s);
     options.api.api_keys = config.auth.api_keys;
     options.api.server_version = std::string(server_version());
+    options.api.cors_origins = config.http.cors_origins;
+    options.api.metrics = std::move(metrics);
+    options.api.metrics_public = config.metrics.public_access;
     return options;
 }
 
-JobQueueOptions queue_options(const Config &config) {
+JobQueueOptions queue_options(const Config &config, std::shared_ptr<Metrics> metrics) {
     JobQueueOptions options;
+    options.metrics = std::move(metrics);
     options.capacity = static_cast<size_t>(config.queue.capacity);
     options.retention = seconds_to_ms(config.results.retention_s);
     options.max_retained = static_cast<size_t>(config.results.max_jobs);
@@ -126,9 +131,10 @@ int run(const Config &config) {
         }
     }
 
-    JobQueue queue(queue_options(config));
+    auto metrics = std::make_shared<Metrics>();  // one registry: the queue's and the server's series
+    JobQueue queue(queue_options(config, metrics));
     ServiceState state;
-    HttpServer server(server_options(config), queue, state);
+    HttpServer server(server_options(config, metrics), queue, state);
     std::unique_ptr<HeartbeatClient> heartbeat;
     try {
         server.start();

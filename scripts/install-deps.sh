@@ -13,6 +13,7 @@ packages=(
   libvulkan-dev glslc                         # vulkan plugin: loader and headers, GLSL -> SPIR-V
   mesa-vulkan-drivers vulkan-validationlayers # lavapipe (Vulkan on the CPU) and the validation layer the tests use
   libgtest-dev libgmock-dev                   # tests
+  python3 python3-venv chromium               # client tests: the Python clients' venv (scripts/setup-test-venv.sh), the web UI's browser
   curl                                        # README examples
 )
 

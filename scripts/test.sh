@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+./scripts/setup-test-venv.sh
 jobs="$(nproc)"
 
 echo "== optimised build =="

@@ -73,8 +73,16 @@ struct Config {
         int64_t body_limit_bytes = 64 * 1024 * 1024;  // base64 init images and masks fit
         double read_timeout_s = 30.0;
         double keepalive_s = 60.0;
+        // Origins ("scheme://host[:port]") whose pages may call the API (CORS); "*" for
+        // any origin, only when written so. Empty: same-origin pages only.
+        std::vector<std::string> cors_origins;
         bool operator==(const Http &) const = default;
     } http;
+
+    struct Metrics {
+        bool public_access = false;  // "public": GET /metrics without an API key
+        bool operator==(const Metrics &) const = default;
+    } metrics;
 
     struct Drain {
         double grace_s = 30.0;  // on SIGTERM: how long running jobs may finish

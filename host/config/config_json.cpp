@@ -187,13 +187,42 @@ void read_log(Config::Log &out, const json &v, const Reader &r) {
     }
 }
 
+// "*", or an origin as browsers send it: http(s)://host[:port], no path, no trailing slash.
+bool valid_cors_origin(const std::string &origin, std::string *why) {
+    if (origin == "*") return true;
+    const bool http = origin.rfind("http://", 0) == 0, https = origin.rfind("https://", 0) == 0;
+    const std::string authority = origin.substr(http ? 7 : https ? 8 : 0);
+    if ((!http && !https) || authority.empty() || authority.find_first_of("/?# ") != std::string::npos) {
+        *why = "expected \"*\" or an origin such as http://example.com:8080 (scheme, host and "
+               "optional port, no path), got \"" + origin + "\"";
+        return false;
+    }
+    return true;
+}
+
 void read_http(Config::Http &out, const json &v, const Reader &r) {
-    r.expect_object(v, "http", {"body_limit_bytes", "read_timeout_s", "keepalive_s"});
+    r.expect_object(v, "http", {"body_limit_bytes", "read_timeout_s", "keepalive_s", "cors_origins"});
     if (v.contains("body_limit_bytes"))
         out.body_limit_bytes = r.integer(v["body_limit_bytes"], "http.body_limit_bytes", 1,
                                          std::numeric_limits<int64_t>::max(), "a positive integer");
     if (v.contains("read_timeout_s")) out.read_timeout_s = r.number(v["read_timeout_s"], "http.read_timeout_s", false, kDay);
     if (v.contains("keepalive_s")) out.keepalive_s = r.number(v["keepalive_s"], "http.keepalive_s", false, kDay);
+    if (v.contains("cors_origins")) {
+        out.cors_origins = r.string_list(v["cors_origins"], "http.cors_origins");
+        for (size_t i = 0; i < out.cors_origins.size(); ++i) {
+            std::string why;
+            if (!valid_cors_origin(out.cors_origins[i], &why))
+                r.fail("http.cors_origins[" + std::to_string(i) + "]", why);
+        }
+    }
+}
+
+void read_metrics(Config::Metrics &out, const json &v, const Reader &r) {
+    r.expect_object(v, "metrics", {"public"});
+    if (v.contains("public")) {
+        if (!v["public"].is_boolean()) r.fail("metrics.public", "expected true or false, got " + describe(v["public"]));
+        out.public_access = v["public"].get<bool>();
+    }
 }
 
 void read_drain(Config::Drain &out, const json &v, const Reader &r) {
@@ -206,7 +235,7 @@ void read_drain(Config::Drain &out, const json &v, const Reader &r) {
 void merge_config_json(Config &config, const json &document, const std::string &source, const fs::path &base_dir) {
     const Reader reader(source, base_dir);
     reader.expect_object(document, "", {"listen", "plugin", "model", "worker", "orchestrator", "queue", "results",
-                                        "auth", "output", "log", "http", "drain"});
+                                        "auth", "output", "log", "http", "metrics", "drain"});
     // Merge into a copy so a failure leaves `config` untouched.
     Config merged = config;
     if (document.contains("listen")) read_listen(merged.listen, document["listen"], reader);
@@ -220,6 +249,7 @@ void merge_config_json(Config &config, const json &document, const std::string &
     if (document.contains("output")) read_output(merged.output, document["output"], reader);
     if (document.contains("log")) read_log(merged.log, document["log"], reader);
     if (document.contains("http")) read_http(merged.http, document["http"], reader);
+    if (document.contains("metrics")) read_metrics(merged.metrics, document["metrics"], reader);
     if (document.contains("drain")) read_drain(merged.drain, document["drain"], reader);
     config = std::move(merged);
 }
@@ -254,7 +284,9 @@ json config_to_json(const Config &c) {
         {"http",
          {{"body_limit_bytes", c.http.body_limit_bytes},
           {"read_timeout_s", c.http.read_timeout_s},
-          {"keepalive_s", c.http.keepalive_s}}},
+          {"keepalive_s", c.http.keepalive_s},
+          {"cors_origins", c.http.cors_origins}}},
+        {"metrics", {{"public", c.metrics.public_access}}},
         {"drain", {{"grace_s", c.drain.grace_s}}},
     };
 }

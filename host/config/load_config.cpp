@@ -52,6 +52,8 @@ const Flag kFlags[] = {
     {"queue-workers", "queue.workers", FlagKind::integer, "N", "jobs generated concurrently (queue.workers)"},
     {"api-key", "auth.api_keys", FlagKind::string_list, "KEY",
      "accepted API key; repeatable, replaces the file's list (auth.api_keys)"},
+    {"cors-origin", "http.cors_origins", FlagKind::string_list, "ORIGIN",
+     "origin whose pages may call the API (CORS), or \"*\"; repeatable (http.cors_origins)"},
     {"output-dir", "output.dir", FlagKind::string, "DIR", "also save result PNGs here (output.dir)"},
     {"log-level", "log.level", FlagKind::string, "LEVEL", "debug, info, warn or error (log.level)"},
 };

@@ -1,5 +1,8 @@
 #include "jobs/job.h"
 
+#include "image/base64.h"
+#include "image/png.h"
+
 #include <nlohmann/json.hpp>
 
 namespace sdw {
@@ -41,6 +44,26 @@ std::optional<JobImage> Job::image(size_t index) const {
     std::lock_guard lock(mutex_);
     if (index >= images_.size()) return std::nullopt;
     return images_[index];
+}
+
+std::optional<JobPreview> Job::latest_preview() const {
+    std::lock_guard lock(mutex_);
+    return latest_preview_;
+}
+
+void Job::publish_preview(int step, int total, const Image &preview) {
+    auto png = std::make_shared<const std::vector<uint8_t>>(encode_png(preview));
+    {
+        std::lock_guard lock(mutex_);
+        if (state_ != JobState::running) return;
+        latest_preview_ = JobPreview{step, total, png};
+    }
+    events_.append_superseding("preview", json{{"step", step},
+                                               {"total", total},
+                                               {"width", preview.width},
+                                               {"height", preview.height},
+                                               {"png_base64", base64_encode(*png)}}
+                                              .dump());
 }
 
 bool Job::request_cancel(const std::string &reason) {

@@ -21,10 +21,37 @@ uint64_t JobEventLog::append(std::string name, std::string data, bool terminal) 
     return id;
 }
 
+uint64_t JobEventLog::append_superseding(std::string name, std::string data) {
+    std::vector<std::shared_ptr<Listener>> to_notify;
+    uint64_t id = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (closed_) return 0;
+        id = events_.size() + 1;
+        auto latest = std::find_if(latest_superseding_.begin(), latest_superseding_.end(),
+                                   [&name](const auto &entry) { return entry.first == name; });
+        if (latest != latest_superseding_.end()) {
+            JobEventPtr &old = events_[latest->second];
+            old = std::make_shared<const JobEvent>(JobEvent{old->id, old->name, "", false, true});
+            latest->second = events_.size();
+        } else {
+            latest_superseding_.emplace_back(name, events_.size());
+        }
+        events_.push_back(std::make_shared<const JobEvent>(
+            JobEvent{id, std::move(name), std::move(data), false, false}));
+        to_notify.reserve(listeners_.size());
+        for (auto &entry : listeners_) to_notify.push_back(entry.second);
+    }
+    for (auto &listener : to_notify) (*listener)();
+    return id;
+}
+
 std::vector<JobEventPtr> JobEventLog::events_after(uint64_t last_id) const {
     std::lock_guard lock(mutex_);
-    if (last_id >= events_.size()) return {};
-    return {events_.begin() + static_cast<std::ptrdiff_t>(last_id), events_.end()};
+    std::vector<JobEventPtr> events;
+    for (size_t i = last_id; i < events_.size(); ++i)
+        if (!events_[i]->superseded) events.push_back(events_[i]);
+    return events;
 }
 
 uint64_t JobEventLog::last_id() const {

@@ -17,6 +17,9 @@ struct JobEvent {
     std::string name;       // SSE event name: queued, started, progress, completed, failed, cancelled
     std::string data;       // JSON text
     bool terminal = false;  // the last event the job will ever have
+    // Replaced by a later event of the same name (a preview): kept only as an id,
+    // never sent, so a long job's log holds one preview image, not one per step.
+    bool superseded = false;
 };
 
 using JobEventPtr = std::shared_ptr<const JobEvent>;
@@ -30,7 +33,12 @@ public:
     // Appends an event; ignored (returns 0) once a terminal event has been appended.
     uint64_t append(std::string name, std::string data, bool terminal = false);
 
-    // Events with id > last_id, in order. Shares the stored events, no copies of data.
+    // Appends an event that makes the previous event of the same name appended this
+    // way superseded (its data is released; events_after skips it). Ignored once closed.
+    uint64_t append_superseding(std::string name, std::string data);
+
+    // Events with id > last_id, in order, superseded ones left out. Shares the stored
+    // events, no copies of data.
     std::vector<JobEventPtr> events_after(uint64_t last_id) const;
 
     uint64_t last_id() const;
@@ -46,6 +54,7 @@ private:
     mutable std::mutex mutex_;
     std::vector<JobEventPtr> events_;
     bool closed_ = false;
+    std::vector<std::pair<std::string, size_t>> latest_superseding_;  // name -> index in events_
     uint64_t next_token_ = 1;
     std::vector<std::pair<uint64_t, std::shared_ptr<Listener>>> listeners_;
 };

@@ -2,7 +2,9 @@
 
 #include "image/base64.h"
 #include "image/png.h"
+#include "image/latent_preview.h"
 #include "jobs/generation_parameters_text.h"
+#include "jobs/preview_throttle.h"
 #include "server/metrics.h"
 
 #include <nlohmann/json.hpp>
@@ -19,6 +21,9 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// Live previews at most this often, whatever interval a request asks for.
+constexpr std::chrono::milliseconds kMinPreviewInterval{250};
 
 double milliseconds_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -258,8 +263,23 @@ void JobQueue::worker_loop(std::shared_ptr<Generator> generator, std::string mod
 void JobQueue::run_job(Generator &generator, const std::string &model_name, const JobPtr &job,
                        GenerationRequest request) {
     GenerationCallbacks callbacks;
-    callbacks.on_step = [&job](int step, int total) { job->record_progress(step, total); };
+    int total_steps_seen = 0;  // set before on_latents runs for the same step
+    callbacks.on_step = [&job, &total_steps_seen](int step, int total) {
+        total_steps_seen = total;
+        job->record_progress(step, total);
+    };
     callbacks.should_cancel = [&job] { return job->cancel_requested(); };
+    // Live previews: the latents mapped to RGB on this worker thread, throttled.
+    PreviewThrottle previews(request.preview_every, kMinPreviewInterval);
+    const LatentFormat latent_format =
+        request.preview_every > 0 ? generator.describe().latent_format : LatentFormat::sd;
+    if (request.preview_every > 0) {
+        callbacks.on_latents = [&](int step, const std::vector<int64_t> &shape, const float *latents) {
+            if (!previews.due(step, PreviewThrottle::Clock::now())) return;
+            if (auto image = latent_preview_image(latent_format, shape, latents))
+                job->publish_preview(step, total_steps_seen, *image);
+        };
+    }
     StepTimer step_timer(options_.metrics.get());
     step_timer.attach(callbacks);
     try {

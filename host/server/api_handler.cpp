@@ -151,19 +151,94 @@ bool ApiHandler::authorized(const ApiRequest &request, bool allow_query_key,
 }
 
 ApiResponse ApiHandler::handle(const ApiRequest &request) {
+    std::string route_label = "other";
+    ApiResponse response;
+    if (request.method == "OPTIONS") {
+        route_label = "OPTIONS";
+        if (!request.access_control_request_method.empty() && !origin_allowed(request.origin)) {
+            response = error_response(403, "origin_not_allowed",
+                                      "origin '" + request.origin + "' is not in http.cors_origins");
+        } else {
+            response.status = 204;
+            response.content_type.clear();
+            response.headers.emplace_back("Allow", "GET, HEAD, POST, DELETE, OPTIONS");
+        }
+    } else if (request.method == "HEAD") {
+        ApiRequest as_get = request;
+        as_get.method = "GET";
+        response = route(as_get, route_label);
+        response.head_only = true;
+        if (response.stream_job) {  // the stream's headers, no stream
+            response.stream_job = nullptr;
+            response.content_type = "text/event-stream; charset=utf-8";
+        }
+    } else {
+        response = route(request, route_label);
+    }
+    add_cors_headers(request, response);
+    if (options_.metrics)
+        options_.metrics->count_request(route_label, response.stream_job ? 200 : response.status);
+    return response;
+}
+
+bool ApiHandler::origin_allowed(const std::string &origin) const {
+    if (origin.empty()) return false;
+    for (const auto &allowed : options_.cors_origins)
+        if (allowed == "*" || allowed == origin) return true;
+    return false;
+}
+
+void ApiHandler::add_cors_headers(const ApiRequest &request, ApiResponse &response) const {
+    if (options_.cors_origins.empty()) return;
+    response.headers.emplace_back("Vary", "Origin");
+    if (!origin_allowed(request.origin)) return;
+    response.headers.emplace_back("Access-Control-Allow-Origin", request.origin);
+    if (request.method == "OPTIONS") {
+        response.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, OPTIONS");
+        response.headers.emplace_back("Access-Control-Allow-Headers",
+                                      "Authorization, Content-Type, X-API-Key, Last-Event-ID");
+        response.headers.emplace_back("Access-Control-Max-Age", "600");
+    } else {
+        response.headers.emplace_back("Access-Control-Expose-Headers", "Location, Retry-After");
+    }
+}
+
+ApiResponse ApiHandler::metrics() {
+    QueueStats stats = queue_.stats();
+    Metrics::Gauges gauges;
+    gauges.queue_depth = stats.queued;
+    gauges.jobs_running = stats.running;
+    if (auto model = state_.model()) gauges.plugin_memory = model->backend.memory;
+    ApiResponse response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = options_.metrics->render(gauges);
+    return response;
+}
+
+ApiResponse ApiHandler::route(const ApiRequest &request, std::string &route_label) {
     std::string_view target = request.target;
     size_t question = target.find('?');
     std::string_view path = target.substr(0, question);
     std::string query(question == std::string_view::npos ? "" : target.substr(question + 1));
     const std::string &method = request.method;
     bool get = method == "GET";
+    route_label = "other";
 
+    if (path == "/health" || path == "/ready" || path == "/" || path == "/v1/info" ||
+        path == "/metrics" || path == "/v1/jobs")
+        route_label = std::string(path);
+    else if (path.starts_with("/ui/"))
+        route_label = "/ui/{file}";
+    if (path == "/metrics" && options_.metrics && options_.metrics_public) {
+        if (!get) return method_not_allowed("GET, HEAD");
+        return metrics();
+    }
     if (path == "/health") {
-        if (!get) return method_not_allowed("GET");
+        if (!get) return method_not_allowed("GET, HEAD");
         return json_response(200, json{{"status", "ok"}});
     }
     if (path == "/ready") {
-        if (!get) return method_not_allowed("GET");
+        if (!get) return method_not_allowed("GET, HEAD");
         ServicePhase phase = state_.phase();
         json body{{"status", to_string(phase)}};
         if (phase == ServicePhase::failed) body["error"] = state_.failure();
@@ -172,7 +247,7 @@ ApiResponse ApiHandler::handle(const ApiRequest &request) {
 
     // The web UI: public like /health (the page asks for the API key itself).
     if (path == "/" || path.starts_with("/ui/")) {
-        if (!get) return method_not_allowed("GET");
+        if (!get) return method_not_allowed("GET, HEAD");
         return web_asset(path == "/" ? std::string_view("index.html") : path.substr(4));
     }
 
@@ -186,8 +261,17 @@ ApiResponse ApiHandler::handle(const ApiRequest &request) {
         return response;
     }
 
+    if (path == "/metrics" && options_.metrics) {
+        if (!get) return method_not_allowed("GET, HEAD");
+        return metrics();
+    }
+    if (parts.size() >= 3 && parts[0] == "v1" && parts[1] == "jobs") {
+        route_label = parts.size() == 3   ? "/v1/jobs/{id}"
+                      : parts.size() == 4 ? "/v1/jobs/{id}/" + std::string(parts[3] == "stream" ? "stream" : "{other}")
+                                          : "/v1/jobs/{id}/images/{n}";
+    }
     if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "info") {
-        if (!get) return method_not_allowed("GET");
+        if (!get) return method_not_allowed("GET, HEAD");
         return info();
     }
     if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "jobs")
@@ -199,17 +283,17 @@ ApiResponse ApiHandler::handle(const ApiRequest &request) {
     std::string id(parts[2]);
     JobPtr job = id.empty() ? nullptr : queue_.find(id);
     if (parts.size() == 3) {
-        if (method != "GET" && method != "DELETE") return method_not_allowed("GET, DELETE");
+        if (method != "GET" && method != "DELETE") return method_not_allowed("GET, HEAD, DELETE");
         if (!job) return not_found("no such job");
         return method == "GET" ? job_status(job) : cancel(id);
     }
     if (parts.size() == 4 && parts[3] == "stream") {
-        if (!get) return method_not_allowed("GET");
+        if (!get) return method_not_allowed("GET, HEAD");
         if (!job) return not_found("no such job");
         return stream(job, request, query);
     }
     if (parts.size() == 5 && parts[3] == "images") {
-        if (!get) return method_not_allowed("GET");
+        if (!get) return method_not_allowed("GET, HEAD");
         if (!job) return not_found("no such job");
         return image(job, std::string(parts[4]));
     }

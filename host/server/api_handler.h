@@ -12,6 +12,9 @@
 //   DELETE /v1/jobs/{id}                  cancel (queued: at once; running: before its next step)
 //   GET    /v1/jobs/{id}/stream           Server-Sent Events, replay after Last-Event-ID
 //   GET    /v1/jobs/{id}/images/{n}.png   image/png
+//   GET    /metrics                       Prometheus text format (public with metrics.public)
+//   OPTIONS any                           CORS preflight (allowed origins only)
+// HEAD is answered wherever GET is, with the GET's headers and no body.
 //
 // Errors are {"error": {"code", "message"[, "field"]}}. With API keys configured,
 // every route but /health and /ready needs "Authorization: Bearer <key>" or
@@ -22,10 +25,12 @@
 #include "jobs/job.h"
 #include "jobs/job_queue.h"
 #include "server/generation_request_parser.h"
+#include "server/metrics.h"
 #include "server/service_state.h"
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -40,6 +45,8 @@ struct ApiRequest {
     std::string authorization;   // Authorization header
     std::string api_key;         // X-API-Key header
     std::string last_event_id;   // Last-Event-ID header
+    std::string origin;          // Origin header (CORS)
+    std::string access_control_request_method;  // a CORS preflight's
     std::string body;
 };
 
@@ -48,6 +55,7 @@ struct ApiResponse {
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
+    bool head_only = false;  // a HEAD request: send the headers (Content-Length included), no body
     // Set for a stream request that was accepted: the session sends the event-stream
     // header and then this job's events with ids greater than stream_after_id.
     JobPtr stream_job;
@@ -59,11 +67,17 @@ struct ApiOptions {
     std::vector<std::string> api_keys;  // empty: no authentication
     size_t body_limit = 32u << 20;      // reported by /v1/info
     std::string server_version;
+    // CORS: origins whose pages may call the API ("*": any); empty: same-origin only.
+    std::vector<std::string> cors_origins;
+    std::shared_ptr<Metrics> metrics;  // nullptr: no /metrics
+    bool metrics_public = false;       // /metrics without an API key
 };
 
 class ApiHandler {
 public:
     ApiHandler(ApiOptions options, JobQueue &queue, ServiceState &state);
+    // Routes the request, then adds the CORS headers its Origin is allowed, and counts it
+    // in the metrics by route template.
     ApiResponse handle(const ApiRequest &request);
 
     // Responses for refusals made before a request reaches handle().
@@ -71,6 +85,10 @@ public:
                                       const std::string &message);
 
 private:
+    ApiResponse route(const ApiRequest &request, std::string &route_label);
+    ApiResponse metrics();
+    void add_cors_headers(const ApiRequest &request, ApiResponse &response) const;
+    bool origin_allowed(const std::string &origin) const;
     bool authorized(const ApiRequest &request, bool allow_query_key,
                     const std::string &query) const;
     ApiResponse submit(const ApiRequest &request);

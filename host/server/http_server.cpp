@@ -59,7 +59,7 @@ std::string server_header(const ServerContext &ctx) {
 class SseSession : public std::enable_shared_from_this<SseSession> {
 public:
     SseSession(beast::tcp_stream &&stream, ContextPtr ctx, JobPtr job, uint64_t after_id,
-               unsigned version)
+               unsigned version, const std::vector<std::pair<std::string, std::string>> &headers)
         : stream_(std::move(stream)), timer_(stream_.get_executor()), ctx_(std::move(ctx)),
           job_(std::move(job)), last_sent_(after_id) {
         ++ctx_->open_streams;
@@ -69,6 +69,7 @@ public:
         header_.set(http::field::content_type, "text/event-stream; charset=utf-8");
         header_.set(http::field::cache_control, "no-cache");
         header_.set("X-Accel-Buffering", "no");  // keep reverse proxies from buffering events
+        for (const auto &[name, value] : headers) header_.set(name, value);  // CORS
         // The body runs until the connection closes after the terminal event.
         header_.keep_alive(false);
     }
@@ -190,6 +191,7 @@ private:
         std::shared_ptr<http::response<http::string_body>> response;
         JobPtr stream_job;  // set: hand the connection to an SseSession
         uint64_t stream_after_id = 0;
+        std::vector<std::pair<std::string, std::string>> stream_headers;
         unsigned version = 11;
     };
 
@@ -236,6 +238,8 @@ private:
         api.authorization = std::string(req[http::field::authorization]);
         api.api_key = std::string(req["X-API-Key"]);
         api.last_event_id = std::string(req["Last-Event-ID"]);
+        api.origin = std::string(req[http::field::origin]);
+        api.access_control_request_method = std::string(req[http::field::access_control_request_method]);
         api.body = std::move(req.body());
         bool keep_alive = req.keep_alive();
         unsigned version = req.version();
@@ -252,10 +256,11 @@ private:
 
         if (response.stream_job) {
             no_more_reads_ = true;
-            enqueue({nullptr, std::move(response.stream_job), response.stream_after_id, version});
+            enqueue({nullptr, std::move(response.stream_job), response.stream_after_id,
+                     std::move(response.headers), version});
         } else {
             if (!keep_alive) no_more_reads_ = true;
-            enqueue({make_response(std::move(response), version, keep_alive), nullptr, 0, version});
+            enqueue({make_response(std::move(response), version, keep_alive), nullptr, 0, {}, version});
         }
         if (queue_.size() < ctx_->options.max_pipelined) do_read();
     }
@@ -270,8 +275,14 @@ private:
         if (api.content_type == "application/json") res->set(http::field::cache_control, "no-store");
         for (auto &[name, value] : api.headers) res->set(name, value);
         res->keep_alive(keep_alive);
-        res->body() = std::move(api.body);
-        res->prepare_payload();
+        if (api.head_only) {
+            // The GET's length, no body (Beast sends none for an explicit length and an
+            // empty body).
+            res->content_length(api.body.size());
+        } else {
+            res->body() = std::move(api.body);
+            res->prepare_payload();
+        }
         return res;
     }
 
@@ -280,7 +291,7 @@ private:
         no_more_reads_ = true;
         unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
         enqueue({make_response(ApiHandler::error_response(status, code, message), version, false),
-                 nullptr, 0, version});
+                 nullptr, 0, {}, version});
     }
 
     void enqueue(Outgoing outgoing) {
@@ -292,7 +303,7 @@ private:
         Outgoing &front = queue_.front();
         if (front.stream_job) {
             std::make_shared<SseSession>(std::move(stream_), ctx_, std::move(front.stream_job),
-                                         front.stream_after_id, front.version)
+                                         front.stream_after_id, front.version, front.stream_headers)
                 ->start();
             queue_.clear();
             return;

@@ -487,12 +487,12 @@ TEST_F(HttpApi, WrongMethodsAre405WithAllow) {
     EXPECT_EQ(put.json()["error"]["code"], "method_not_allowed");
     auto health = http_request(port, "POST", "/health", "{}");
     EXPECT_EQ(health.status, 405);
-    EXPECT_EQ(health.header("allow"), "GET");
+    EXPECT_EQ(health.header("allow"), "GET, HEAD");
     std::string id = submit({{"prompt", "x"}, {"steps", 1}});
     auto patch = http_request(port, "PATCH", "/v1/jobs/" + id, "{}");
     EXPECT_EQ(patch.status, 405);
-    EXPECT_EQ(patch.header("allow"), "GET, DELETE");
-    EXPECT_EQ(http_request(port, "POST", "/v1/jobs/" + id + "/stream", "{}").header("allow"), "GET");
+    EXPECT_EQ(patch.header("allow"), "GET, HEAD, DELETE");
+    EXPECT_EQ(http_request(port, "POST", "/v1/jobs/" + id + "/stream", "{}").header("allow"), "GET, HEAD");
 }
 
 // ---------------------------------------------------------------- auth
