@@ -46,23 +46,18 @@ std::optional<JobImage> Job::image(size_t index) const {
     return images_[index];
 }
 
-std::optional<JobPreview> Job::latest_preview() const {
-    std::lock_guard lock(mutex_);
-    return latest_preview_;
-}
-
-void Job::publish_preview(int step, int total, const Image &preview) {
-    auto png = std::make_shared<const std::vector<uint8_t>>(encode_png(preview));
+void Job::publish_preview(int step, const Image &preview) {
+    int total = 0;
     {
         std::lock_guard lock(mutex_);
         if (state_ != JobState::running) return;
-        latest_preview_ = JobPreview{step, total, png};
+        total = total_;
     }
     events_.append_superseding("preview", json{{"step", step},
                                                {"total", total},
                                                {"width", preview.width},
                                                {"height", preview.height},
-                                               {"png_base64", base64_encode(*png)}}
+                                               {"png_base64", base64_encode(encode_png(preview))}}
                                               .dump());
 }
 

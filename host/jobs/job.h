@@ -32,13 +32,6 @@ struct JobImage {
     std::shared_ptr<const std::vector<uint8_t>> png;
 };
 
-// The newest live preview of a running job (see latent_preview.h).
-struct JobPreview {
-    int step = 0;
-    int total = 0;
-    std::shared_ptr<const std::vector<uint8_t>> png;
-};
-
 struct JobSnapshot {
     JobState state = JobState::queued;
     int step = 0;
@@ -67,8 +60,6 @@ public:
     JobEventLog &events() { return events_; }
     const JobEventLog &events() const { return events_; }
     std::optional<JobImage> image(size_t index) const;
-    // The newest preview published; nullopt before the first.
-    std::optional<JobPreview> latest_preview() const;
 
     bool cancel_requested() const { return cancel_requested_.load(std::memory_order_acquire); }
 
@@ -79,9 +70,10 @@ public:
     // Hands the request (with its images) to the worker and marks the job running.
     std::optional<GenerationRequest> start_running();
     void record_progress(int step, int total);
-    // Encodes `preview` as PNG, keeps it as the latest and appends a "preview" event
-    // {"step", "total", "width", "height", "png_base64"} that supersedes the previous one.
-    void publish_preview(int step, int total, const Image &preview);
+    // Appends a "preview" event {"step", "total", "width", "height", "png_base64"}
+    // (total as record_progress last set it) that supersedes the previous one; ignored
+    // unless running.
+    void publish_preview(int step, const Image &preview);
     bool complete(std::vector<JobImage> images, std::map<std::string, double> timings_ms,
                   std::string event_data);
     bool fail(JobError error);
@@ -112,7 +104,6 @@ private:
     std::string cancel_reason_;
     std::vector<JobImage> images_;
     std::map<std::string, double> timings_ms_;
-    std::optional<JobPreview> latest_preview_;
     std::chrono::system_clock::time_point created_at_;
     std::optional<std::chrono::system_clock::time_point> started_at_;
     std::optional<std::chrono::system_clock::time_point> finished_at_;

@@ -5,40 +5,34 @@
 namespace sdw {
 
 uint64_t JobEventLog::append(std::string name, std::string data, bool terminal) {
-    std::vector<std::shared_ptr<Listener>> to_notify;
-    uint64_t id = 0;
-    {
-        std::lock_guard lock(mutex_);
-        if (closed_) return 0;
-        id = events_.size() + 1;
-        events_.push_back(std::make_shared<const JobEvent>(
-            JobEvent{id, std::move(name), std::move(data), terminal}));
-        closed_ = terminal;
-        to_notify.reserve(listeners_.size());
-        for (auto &entry : listeners_) to_notify.push_back(entry.second);
-    }
-    for (auto &listener : to_notify) (*listener)();
-    return id;
+    return push(std::move(name), std::move(data), terminal, false);
 }
 
 uint64_t JobEventLog::append_superseding(std::string name, std::string data) {
+    return push(std::move(name), std::move(data), false, true);
+}
+
+uint64_t JobEventLog::push(std::string name, std::string data, bool terminal, bool superseding) {
     std::vector<std::shared_ptr<Listener>> to_notify;
     uint64_t id = 0;
     {
         std::lock_guard lock(mutex_);
         if (closed_) return 0;
         id = events_.size() + 1;
-        auto latest = std::find_if(latest_superseding_.begin(), latest_superseding_.end(),
-                                   [&name](const auto &entry) { return entry.first == name; });
-        if (latest != latest_superseding_.end()) {
-            JobEventPtr &old = events_[latest->second];
-            old = std::make_shared<const JobEvent>(JobEvent{old->id, old->name, "", false, true});
-            latest->second = events_.size();
-        } else {
-            latest_superseding_.emplace_back(name, events_.size());
+        if (superseding) {
+            auto latest = std::find_if(latest_superseding_.begin(), latest_superseding_.end(),
+                                       [&name](const auto &entry) { return entry.first == name; });
+            if (latest != latest_superseding_.end()) {
+                JobEventPtr &old = events_[latest->second];
+                old = std::make_shared<const JobEvent>(JobEvent{old->id, old->name, "", false, true});
+                latest->second = events_.size();
+            } else {
+                latest_superseding_.emplace_back(name, events_.size());
+            }
         }
         events_.push_back(std::make_shared<const JobEvent>(
-            JobEvent{id, std::move(name), std::move(data), false, false}));
+            JobEvent{id, std::move(name), std::move(data), terminal, false}));
+        closed_ = terminal;
         to_notify.reserve(listeners_.size());
         for (auto &entry : listeners_) to_notify.push_back(entry.second);
     }

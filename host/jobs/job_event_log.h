@@ -51,6 +51,10 @@ public:
     size_t subscriber_count() const;
 
 private:
+    // Appends under the lock (superseding the previous event named `name` when asked),
+    // then notifies the listeners outside it.
+    uint64_t push(std::string name, std::string data, bool terminal, bool superseding);
+
     mutable std::mutex mutex_;
     std::vector<JobEventPtr> events_;
     bool closed_ = false;

@@ -263,11 +263,7 @@ void JobQueue::worker_loop(std::shared_ptr<Generator> generator, std::string mod
 void JobQueue::run_job(Generator &generator, const std::string &model_name, const JobPtr &job,
                        GenerationRequest request) {
     GenerationCallbacks callbacks;
-    int total_steps_seen = 0;  // set before on_latents runs for the same step
-    callbacks.on_step = [&job, &total_steps_seen](int step, int total) {
-        total_steps_seen = total;
-        job->record_progress(step, total);
-    };
+    callbacks.on_step = [&job](int step, int total) { job->record_progress(step, total); };
     callbacks.should_cancel = [&job] { return job->cancel_requested(); };
     // Live previews: the latents mapped to RGB on this worker thread, throttled.
     PreviewThrottle previews(request.preview_every, kMinPreviewInterval);
@@ -277,7 +273,7 @@ void JobQueue::run_job(Generator &generator, const std::string &model_name, cons
         callbacks.on_latents = [&](int step, const std::vector<int64_t> &shape, const float *latents) {
             if (!previews.due(step, PreviewThrottle::Clock::now())) return;
             if (auto image = latent_preview_image(latent_format, shape, latents))
-                job->publish_preview(step, total_steps_seen, *image);
+                job->publish_preview(step, *image);
         };
     }
     StepTimer step_timer(options_.metrics.get());

@@ -138,6 +138,22 @@ class WebUiCase(unittest.TestCase):
         """Until /v1/info has filled the form (schedulers listed)."""
         expect(page.locator("select#scheduler option").first).to_be_attached(timeout=15_000)
 
+    def click_generate(self, page):
+        """Clicks Generate; returns the POST /v1/jobs answer's JSON (job_id, seed, ...)."""
+        with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/v1/jobs")) as posted:
+            page.get_by_role("button", name="Generate").click()
+        return posted.value.json()
+
+    def start_sampling(self, page, steps):
+        """Fills the prompt and steps, generates, waits until the first step is done;
+        returns the job id and the progress bar."""
+        page.get_by_label("Prompt", exact=True).fill(PROMPT)
+        page.get_by_label("Steps").fill(str(steps))
+        job_id = self.click_generate(page)["job_id"]
+        bar = page.get_by_role("progressbar")
+        expect(bar).not_to_have_attribute("aria-valuenow", "0", timeout=TIMEOUT_MS)  # sampling
+        return job_id, bar
+
     def gallery_items(self, page):
         return page.get_by_role("list", name="Gallery").get_by_role("listitem")
 
@@ -162,9 +178,7 @@ class TestWebUi(WebUiCase):
         page.get_by_label("Prompt", exact=True).fill(PROMPT)
         page.get_by_label("Height").fill("96")
         page.get_by_label("Steps").fill(str(steps))
-        with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/v1/jobs")) as posted:
-            page.get_by_role("button", name="Generate").click()
-        seed = posted.value.json()["seed"]
+        seed = self.click_generate(page)["seed"]
 
         bar = page.get_by_role("progressbar")
         expect(bar).to_have_attribute("aria-valuenow", str(steps), timeout=TIMEOUT_MS)
@@ -281,13 +295,7 @@ class TestWebUi(WebUiCase):
         """A long job is cancelled from the UI: it says so, and the server agrees."""
         page = self.open_page()
         self.wait_ready(page)
-        page.get_by_label("Prompt", exact=True).fill(PROMPT)
-        page.get_by_label("Steps").fill("150")
-        with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/v1/jobs")) as posted:
-            page.get_by_role("button", name="Generate").click()
-        job_id = posted.value.json()["job_id"]
-        bar = page.get_by_role("progressbar")
-        expect(bar).not_to_have_attribute("aria-valuenow", "0", timeout=TIMEOUT_MS)  # sampling
+        job_id, bar = self.start_sampling(page, 150)
         page.get_by_role("button", name="Cancel").click()
         expect(page.locator("#status")).to_contain_text("Cancelled", timeout=30_000)
         expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
@@ -303,13 +311,7 @@ class TestWebUi(WebUiCase):
         the progress goes on and the result still lands in the gallery."""
         page = self.open_page()
         self.wait_ready(page)
-        page.get_by_label("Prompt", exact=True).fill(PROMPT)
-        page.get_by_label("Steps").fill("40")
-        with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/v1/jobs")) as posted:
-            page.get_by_role("button", name="Generate").click()
-        job_id = posted.value.json()["job_id"]
-        bar = page.get_by_role("progressbar")
-        expect(bar).not_to_have_attribute("aria-valuenow", "0", timeout=TIMEOUT_MS)
+        job_id, bar = self.start_sampling(page, 40)
         page.reload()
         expect(page.get_by_role("button", name="Cancel")).to_be_visible()
         expect(bar).to_have_attribute("aria-valuenow", "40", timeout=TIMEOUT_MS)
