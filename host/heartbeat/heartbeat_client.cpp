@@ -107,9 +107,12 @@ struct HeartbeatClient::Impl {
                     " failed (" + error + "); retrying in " + std::to_string(backoff_s) + " s");
         }
 
-        // Best effort: the orchestrator learns at once that this worker is gone.
+        // Best effort: the orchestrator learns at once that this worker is gone. A poster of
+        // its own, because stop() cancels `poster` and may do so after this thread got here:
+        // the final message is bounded by its own deadline instead.
+        HttpPoster final_poster;
         std::string error;
-        if (poster.post(options.url, body(HeartbeatEvent::stopped, WorkerState::stopped),
+        if (final_poster.post(options.url, body(HeartbeatEvent::stopped, WorkerState::stopped),
                         to_ms(options.final_beat_timeout_s), &error))
             ++sent;
         else
