@@ -1,6 +1,10 @@
-# Runs PROGRAM ARG and checks both its exit status and its output:
-#   -DEXPECT_EXIT=zero|nonzero  -DEXPECT_OUTPUT=<regex>
-execute_process(COMMAND ${PROGRAM} ${ARG} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+# Runs PROGRAM ARG [--options OPTIONS] and checks both its exit status and its output:
+#   -DEXPECT_EXIT=zero|nonzero  -DEXPECT_OUTPUT=<regex>  [-DOPTIONS=<json>]
+set(_extra)
+if(DEFINED OPTIONS)
+  set(_extra --options "${OPTIONS}")
+endif()
+execute_process(COMMAND ${PROGRAM} ${ARG} ${_extra} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message(STATUS "${out}${err}")
 if(EXPECT_EXIT STREQUAL "zero" AND NOT rc EQUAL 0)
   message(FATAL_ERROR "expected exit status 0, got ${rc}")

@@ -4,6 +4,7 @@
 
 #include "plugin/plugin_errors.h"
 
+#include <map>
 #include <optional>
 
 namespace sdw::plugin_check {
@@ -45,23 +46,25 @@ void expect_invalid_argument(CheckReport &report, const std::string &check, cons
     }
 }
 
-void check_valid_run(CheckReport &report, const std::string &check, LoadedComponent &component,
+bool check_valid_run(CheckReport &report, const std::string &check, LoadedComponent &component,
                      const ComponentCase &c) {
     RunOutcome outcome = run_case(component, c, c.inputs, c.outputs);
     if (outcome.error) {
         report.fail(check, outcome.error->what());
-        return;
+        return false;
     }
     for (const Tensor &out : outcome.outputs) {
         if (!all_finite(out)) {
             report.fail(check, "output '" + out.name() + "' holds NaN or infinity");
-            return;
+            return false;
         }
     }
     report.pass(check);
+    return true;
 }
 
-void check_case(PluginContext &context, const ComponentCase &c, CheckReport &report) {
+// True when the component loaded and ran correctly: the host could use it.
+bool check_case(PluginContext &context, const ComponentCase &c, CheckReport &report) {
     const std::string label = c.component->dir().filename().string() + "/" + c.kind;
     std::optional<LoadedComponent> component;
     try {
@@ -74,7 +77,7 @@ void check_case(PluginContext &context, const ComponentCase &c, CheckReport &rep
         } else {
             report.fail(label + " load", e.what());
         }
-        return;
+        return false;
     }
 
     try {
@@ -90,7 +93,7 @@ void check_case(PluginContext &context, const ComponentCase &c, CheckReport &rep
         report.fail(label + " prepare", e.what());
     }
 
-    check_valid_run(report, label + " run", *component, c);
+    bool usable = check_valid_run(report, label + " run", *component, c);
 
     std::vector<Tensor> extra_inputs = c.inputs;
     extra_inputs.emplace_back("no_such_input", SDW_DTYPE_F32, std::vector<int64_t>{1});
@@ -113,13 +116,43 @@ void check_case(PluginContext &context, const ComponentCase &c, CheckReport &rep
         report.fail(label + " cancel", std::string("expected CANCELLED: ") + cancelled.error->what());
     }
 
-    check_valid_run(report, label + " run after refusals", *component, c);
+    usable &= check_valid_run(report, label + " run after refusals", *component, c);
+    return usable;
 }
 
 }  // namespace
 
 void check_components(PluginContext &context, const ModelFolder &model, CheckReport &report) {
-    for (const ComponentCase &c : component_cases(model)) check_case(context, c, report);
+    // A kind is usable when every component of that kind is (SDXL has two text encoders).
+    std::map<std::string, bool> usable;
+    for (const ComponentCase &c : component_cases(model)) {
+        bool ok = check_case(context, c, report);
+        auto [it, inserted] = usable.emplace(c.kind, ok);
+        if (!inserted) it->second = it->second && ok;
+    }
+    report_operations(usable, report);
+}
+
+void report_operations(const std::map<std::string, bool> &usable, CheckReport &report) {
+    auto missing = [&](std::initializer_list<const char *> kinds) {
+        std::string list;
+        for (const char *kind : kinds) {
+            auto it = usable.find(kind);
+            if (it == usable.end() || !it->second) list += (list.empty() ? "" : ", ") + std::string(kind);
+        }
+        return list;
+    };
+    // What the host needs for each operation (see the ABI header's component list).
+    const std::string for_txt2img = missing({"text_encoder", "unet", "vae_decoder"});
+    const std::string for_images = missing({"text_encoder", "unet", "vae_decoder", "vae_encoder"});
+    if (!for_txt2img.empty()) {
+        report.fail("operations", "cannot serve txt2img, so sd-worker cannot use this plugin: no usable " +
+                                      for_txt2img);
+    } else if (!for_images.empty()) {
+        report.pass("operations", "txt2img only (img2img and inpaint need " + for_images + ")");
+    } else {
+        report.pass("operations", "txt2img, img2img, inpaint");
+    }
 }
 
 }  // namespace sdw::plugin_check

@@ -7,8 +7,16 @@
 #include "model/model_folder.h"
 #include "plugin/plugin_context.h"
 
+#include <map>
+#include <string>
+
 namespace sdw::plugin_check {
 
+// Ends with an "operations" line: which of txt2img, img2img and inpaint the host can
+// serve with the components that loaded and ran (a FAIL when not even txt2img).
 void check_components(PluginContext &context, const ModelFolder &model, CheckReport &report);
+
+// `usable`: component kind -> whether it loaded and ran correctly.
+void report_operations(const std::map<std::string, bool> &usable, CheckReport &report);
 
 }  // namespace sdw::plugin_check

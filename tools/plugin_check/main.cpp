@@ -3,8 +3,9 @@
 // Loads a plugin the way the server does and exercises the ABI contract: versions,
 // probe, init and describe (all part of loading), option refusal, then every
 // component of a model folder (default: the tiny-sd test fixture) on small inputs
-// of the documented shapes, its refusals and its cancellation, then the optional
-// ABI 1.1 context calls (context_describe, context_memory). Prints one
+// of the documented shapes, its refusals and its cancellation, which operations the
+// host can serve with those components, then the optional ABI 1.1 context calls
+// (context_describe, context_memory). Prints one
 // PASS/FAIL/NOTE/SKIP line per check and exits 1 if any check failed, 2 on usage
 // errors.
 #include "check_report.h"
@@ -31,10 +32,19 @@ struct Arguments {
     std::string options = "{}";
 };
 
-int usage(const char *message) {
-    std::fprintf(stderr, "sdw-plugin-check: %s\nusage: sdw-plugin-check <plugin.so | name> "
-                         "[--model DIR] [--options JSON]\n", message);
-    return 2;
+int usage(const char *message, bool help = false) {
+    std::fprintf(help ? stdout : stderr,
+                 "sdw-plugin-check: %s\n"
+                 "usage: sdw-plugin-check <plugin.so | name> [--model DIR] [--options JSON]\n"
+                 "  --model DIR     a diffusers model folder whose components are loaded and run\n"
+                 "                  (default: %s, the tiny-sd test fixture of the source tree\n"
+                 "                  this was built from)\n"
+                 "  --options JSON  the plugin's context options (default: {})\n"
+                 "Prints PASS/FAIL/NOTE/SKIP per check and, last, which operations (txt2img,\n"
+                 "img2img, inpaint) sd-worker can serve with the plugin. Exit status: 0 when\n"
+                 "no check failed, 1 otherwise, 2 on usage errors.\n",
+                 message, SDW_CHECK_DEFAULT_MODEL);
+    return help ? 0 : 2;
 }
 
 void check_bad_options(const std::shared_ptr<sdw::PluginLibrary> &library, CheckReport &report) {
@@ -132,7 +142,7 @@ int main(int argc, char **argv) {
         if ((arg == "--model" || arg == "--options") && i + 1 < argc) {
             (arg == "--model" ? args.model : args.options) = argv[++i];
         } else if (arg == "--help" || arg == "-h") {
-            return usage("checks a plugin against the sd-worker plugin ABI");
+            return usage("checks a plugin against the sd-worker plugin ABI", true);
         } else if (arg.rfind("--", 0) == 0) {
             return usage(("unknown or incomplete option " + arg).c_str());
         } else if (args.plugin.empty()) {

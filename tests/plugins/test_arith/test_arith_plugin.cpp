@@ -18,8 +18,9 @@
 // polling should_cancel every millisecond; {"fail_on_step": K} makes the K-th unet
 // call of the context fail with SDW_STATUS_DEVICE_ERROR and a message;
 // {"device": "name"} is what context_describe says (default: nothing, so the
-// plugin-wide device applies); {"without_vae_encoder": true} refuses to load a
-// vae_encoder with SDW_STATUS_UNSUPPORTED, as a decode-only backend would.
+// plugin-wide device applies); {"without": ["vae_encoder", ...]} refuses to load
+// those component kinds with SDW_STATUS_UNSUPPORTED, as a decode-only backend (or
+// one that is missing a network) would.
 //
 // ABI 1.1 memory report (context_memory), predictable for tests:
 //   weights_bytes  the byte_size of every weight given to the loaded components
@@ -49,7 +50,7 @@ struct ArithOptions {
     int64_t delay_ms = 0;
     int64_t fail_on_step = 0;  // 0 = never
     std::string device;        // "" = the plugin-wide device
-    bool without_vae_encoder = false;
+    std::vector<std::string> without;  // component kinds refused as UNSUPPORTED
 };
 
 nlohmann::json parse_json_object(std::string_view text, const std::string &what) {
@@ -302,14 +303,14 @@ private:
     std::unique_ptr<sp::Component> make_component(const sp::ComponentDesc &desc) {
         const std::string kind(desc.kind);
         const nlohmann::json config = parse_json_object(desc.config_json, kind + " config.json");
+        if (std::find(options_.without.begin(), options_.without.end(), kind) != options_.without.end())
+            throw sp::Error(SDW_STATUS_UNSUPPORTED, "this test-arith context has no " + kind);
         if (kind == "text_encoder") {
             return std::make_unique<TextEncoder>(
                 config, desc.find_weight("text_projection.weight") != nullptr);
         }
         if (kind == "unet") return std::make_unique<Unet>(config, *this);
         if (kind == "vae_decoder") return std::make_unique<VaeDecoder>(config);
-        if (kind == "vae_encoder" && options_.without_vae_encoder)
-            throw sp::Error(SDW_STATUS_UNSUPPORTED, "this test-arith context has no vae_encoder");
         if (kind == "vae_encoder") return std::make_unique<VaeEncoder>(config);
         throw sp::Error(SDW_STATUS_UNSUPPORTED, "unknown component kind '" + kind + "'");
     }
@@ -408,12 +409,18 @@ ArithOptions parse_options(const std::string &options_json) {
             parsed.device = value.get<std::string>();
             continue;
         }
-        if (key == "without_vae_encoder") {
-            if (!value.is_boolean()) {
+        if (key == "without") {
+            if (!value.is_array()) {
                 throw sp::Error(SDW_STATUS_INVALID_ARGUMENT,
-                                "test-arith: option 'without_vae_encoder' must be a boolean");
+                                "test-arith: option 'without' must be an array of component kinds");
             }
-            parsed.without_vae_encoder = value.get<bool>();
+            for (const auto &kind : value) {
+                if (!kind.is_string()) {
+                    throw sp::Error(SDW_STATUS_INVALID_ARGUMENT,
+                                    "test-arith: option 'without' must be an array of component kinds");
+                }
+                parsed.without.push_back(kind.get<std::string>());
+            }
             continue;
         }
         int64_t *target = key == "delay_ms" ? &parsed.delay_ms
@@ -422,7 +429,7 @@ ArithOptions parse_options(const std::string &options_json) {
         if (target == nullptr) {
             throw sp::Error(SDW_STATUS_INVALID_ARGUMENT,
                             "test-arith: unknown option '" + key +
-                                "' (known: delay_ms, fail_on_step, device, without_vae_encoder)");
+                                "' (known: delay_ms, fail_on_step, device, without)");
         }
         if (!value.is_number_integer() || value.get<int64_t>() < 0) {
             throw sp::Error(SDW_STATUS_INVALID_ARGUMENT,
