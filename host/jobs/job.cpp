@@ -53,12 +53,26 @@ void Job::publish_preview(int step, const Image &preview) {
         if (state_ != JobState::running) return;
         total = total_;
     }
+    auto png = std::make_shared<const std::string>(base64_encode(encode_png(preview)));
+    {
+        std::lock_guard lock(mutex_);
+        latest_preview_ = png;
+    }
     events_.append_superseding("preview", json{{"step", step},
                                                {"total", total},
                                                {"width", preview.width},
                                                {"height", preview.height},
-                                               {"png_base64", base64_encode(encode_png(preview))}}
+                                               {"png_base64", *png}}
                                               .dump());
+}
+
+std::string Job::latest_preview_base64() const {
+    std::shared_ptr<const std::string> png;
+    {
+        std::lock_guard lock(mutex_);
+        png = latest_preview_;
+    }
+    return png ? *png : std::string();
 }
 
 bool Job::request_cancel(const std::string &reason) {

@@ -74,6 +74,9 @@ public:
     // (total as record_progress last set it) that supersedes the previous one; ignored
     // unless running.
     void publish_preview(int step, const Image &preview);
+    // The last preview published, as base64 PNG (empty: none yet), for clients that
+    // poll instead of streaming (A1111's /sdapi/v1/progress).
+    std::string latest_preview_base64() const;
     bool complete(std::vector<JobImage> images, std::map<std::string, double> timings_ms,
                   std::string event_data);
     bool fail(JobError error);
@@ -110,6 +113,7 @@ private:
     std::chrono::steady_clock::time_point started_steady_;
     std::chrono::steady_clock::time_point finished_steady_;
     std::atomic<bool> cancel_requested_{false};
+    std::shared_ptr<const std::string> latest_preview_;  // under mutex_
 
     JobEventLog events_;
 };

@@ -35,6 +35,10 @@ uint64_t JobEventLog::push(std::string name, std::string data, bool terminal, bo
         closed_ = terminal;
         to_notify.reserve(listeners_.size());
         for (auto &entry : listeners_) to_notify.push_back(entry.second);
+        // No listener is called after the terminal event: letting them go here frees
+        // whatever they hold (an HTTP session awaiting this job holds itself through
+        // its listener) even if nobody unsubscribes.
+        if (terminal) listeners_.clear();
     }
     for (auto &listener : to_notify) (*listener)();
     return id;
@@ -60,6 +64,7 @@ bool JobEventLog::closed() const {
 
 uint64_t JobEventLog::subscribe(Listener listener) {
     std::lock_guard lock(mutex_);
+    if (closed_) return 0;
     uint64_t token = next_token_++;
     listeners_.emplace_back(token, std::make_shared<Listener>(std::move(listener)));
     return token;

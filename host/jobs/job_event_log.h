@@ -46,6 +46,9 @@ public:
 
     // Returns a token for unsubscribe. A listener may still be running (or about to
     // run) on another thread when unsubscribe returns; it must tolerate that.
+    // Listeners are released once the terminal event has been delivered to them; on a
+    // closed log, subscribe keeps nothing and returns 0 (check closed() after subscribing
+    // to catch an end that came first).
     uint64_t subscribe(Listener listener);
     void unsubscribe(uint64_t token);
     size_t subscriber_count() const;

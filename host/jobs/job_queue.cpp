@@ -399,6 +399,20 @@ std::vector<JobPtr> JobQueue::running_jobs() const {
     return running_;
 }
 
+std::vector<JobPtr> JobQueue::recent_jobs() const {
+    std::vector<JobPtr> jobs;
+    {
+        std::lock_guard lock(mutex_);
+        jobs.reserve(jobs_.size());
+        for (const auto &entry : jobs_) jobs.push_back(entry.second);
+    }
+    std::sort(jobs.begin(), jobs.end(), [](const JobPtr &a, const JobPtr &b) {
+        if (a->created_steady() != b->created_steady()) return a->created_steady() > b->created_steady();
+        return a->id() > b->id();
+    });
+    return jobs;
+}
+
 void JobQueue::set_observer(std::function<void(const QueueStats &)> observer) {
     std::lock_guard lock(observer_mutex_);
     observer_ = std::move(observer);

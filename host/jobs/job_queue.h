@@ -113,6 +113,9 @@ public:
 
     QueueStats stats() const;
     std::vector<JobPtr> running_jobs() const;
+    // Every job still held (queued, running, or finished and not yet evicted), newest
+    // first (by acceptance; ties by id, so pages are stable).
+    std::vector<JobPtr> recent_jobs() const;
     // How long a client refused with queue_full should wait: the queue's backlog at
     // the recent average job duration, clamped to [1 s, 300 s].
     std::chrono::seconds retry_after() const;

@@ -552,5 +552,55 @@ TEST(JobEventLog, NotifiesSubscribersAndClosesAfterTheTerminalEvent) {
     EXPECT_TRUE(log.events_after(99).empty());
 }
 
+TEST(JobEventLog, LetsGoOfListenersAtTheTerminalEventAndKeepsNoneOnceClosed) {
+    JobEventLog log;
+    auto held = std::make_shared<int>(0);  // what a listener keeps alive (a session, say)
+    log.subscribe([held] { ++*held; });
+    EXPECT_EQ(held.use_count(), 2);
+    log.append("queued", "{}");
+    EXPECT_EQ(log.subscriber_count(), 1u);
+    log.append("completed", "{}", true);
+    EXPECT_EQ(*held, 2);  // told of the terminal event, then released
+    EXPECT_EQ(held.use_count(), 1);
+    EXPECT_EQ(log.subscriber_count(), 0u);
+    EXPECT_EQ(log.subscribe([held] { ++*held; }), 0u);
+    EXPECT_EQ(held.use_count(), 1);
+}
+
+TEST_F(QueueFixture, RecentJobsListsEveryHeldJobNewestFirst) {
+    make_queue(queue_with(8, 2));
+    generator->hold();
+    std::vector<JobPtr> jobs;
+    for (const char *name : {"a", "b", "c", "d"}) {
+        jobs.push_back(submit(name, 1));
+        std::this_thread::sleep_for(2ms);  // distinct acceptance times
+    }
+    std::vector<JobPtr> listed = queue->recent_jobs();
+    ASSERT_EQ(listed.size(), 4u);
+    for (size_t i = 0; i < 4; ++i) EXPECT_EQ(listed[i], jobs[3 - i]);
+    generator->release();
+    ASSERT_TRUE(queue->wait_idle(5s));
+    // Two finished jobs are retained: the two that finished last, newest first.
+    listed = queue->recent_jobs();
+    ASSERT_EQ(listed.size(), 2u);
+    EXPECT_EQ(listed[0], jobs[3]);
+    EXPECT_EQ(listed[1], jobs[2]);
+}
+
+TEST_F(QueueFixture, TheLatestPreviewIsKeptForPollingClients) {
+    make_queue({});
+    generator->hold();
+    JobPtr job = submit("a", 2);
+    ASSERT_TRUE(eventually([&] { return job->state() == JobState::running; }));
+    EXPECT_EQ(job->latest_preview_base64(), "");
+    Image preview{2, 1, 3, {255, 0, 0, 0, 0, 255}};
+    job->publish_preview(1, preview);
+    auto png = base64_decode(job->latest_preview_base64());
+    ASSERT_TRUE(png);
+    Image decoded = decode_png(png->data(), png->size());
+    EXPECT_EQ(decoded.pixels, preview.pixels);
+    generator->release();
+}
+
 }  // namespace
 }  // namespace sdw
