@@ -58,7 +58,8 @@ struct DecodeState {
     MemoryReader reader;
     ErrorMessage error;
     PngDecodeLimits limits;
-    Image image;                  // RGB
+    bool keep_alpha = false;      // RGBA out instead of RGB
+    Image image;                  // RGB, or RGBA (channels 4) with keep_alpha
     std::vector<png_bytep> rows;  // into image.pixels
 };
 
@@ -81,29 +82,39 @@ bool run_decode(png_structp png, png_infop info, png_infop end_info, DecodeState
         return false;
     }
 
-    // Everything becomes 8-bit RGB; alpha is dropped, not composited (see png.h).
+    // Everything becomes 8-bit RGB; alpha is dropped, not composited (see png.h), unless
+    // the caller keeps it (RGBA, opaque where the file has no alpha).
     const int color_type = png_get_color_type(png, info);
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color_type == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 8)
         png_set_expand_gray_1_2_4_to_8(png);
     if (png_get_bit_depth(png, info) == 16) png_set_strip_16(png);
-    // Unconditional: palette expansion also turns a tRNS chunk into an alpha channel.
-    png_set_strip_alpha(png);
+    const int channels = state.keep_alpha ? 4 : 3;
+    if (state.keep_alpha) {
+        // tRNS (palette entries, or a grey/RGB colour key) becomes the alpha channel.
+        if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+        else if (!(color_type & PNG_COLOR_MASK_ALPHA)) png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);
+    } else {
+        // Unconditional: palette expansion also turns a tRNS chunk into an alpha channel.
+        png_set_strip_alpha(png);
+    }
     if (color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_GRAY_ALPHA)
         png_set_gray_to_rgb(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
 
-    if (png_get_rowbytes(png, info) != size_t{width} * 3 || png_get_channels(png, info) != 3 ||
+    const size_t row_bytes = size_t{width} * static_cast<size_t>(channels);
+    if (png_get_rowbytes(png, info) != row_bytes || png_get_channels(png, info) != channels ||
         png_get_bit_depth(png, info) != 8)
-        png_error(png, "unexpected pixel layout after conversion to RGB");
+        png_error(png, state.keep_alpha ? "unexpected pixel layout after conversion to RGBA"
+                                        : "unexpected pixel layout after conversion to RGB");
 
     state.image.width = static_cast<int>(width);
     state.image.height = static_cast<int>(height);
-    state.image.channels = 3;
-    state.image.pixels.resize(size_t{width} * height * 3);
+    state.image.channels = channels;
+    state.image.pixels.resize(row_bytes * height);
     state.rows.resize(height);
-    for (png_uint_32 y = 0; y < height; ++y) state.rows[y] = state.image.pixels.data() + size_t{y} * width * 3;
+    for (png_uint_32 y = 0; y < height; ++y) state.rows[y] = state.image.pixels.data() + size_t{y} * row_bytes;
     png_read_image(png, state.rows.data());
     png_read_end(png, end_info);
     return true;
@@ -142,13 +153,15 @@ struct Decoded {
     std::map<std::string, std::string> text;
 };
 
-Decoded decode(const uint8_t *data, size_t size, const PngDecodeLimits &limits, bool want_text) {
+Decoded decode(const uint8_t *data, size_t size, const PngDecodeLimits &limits, bool want_text,
+               bool keep_alpha = false) {
     if (data == nullptr || size < kSignatureSize || !looks_like_png(data, size))
         throw std::runtime_error("PNG: not a PNG file (missing PNG signature)");
 
     DecodeState state;
     state.reader = {data, size, 0};
     state.limits = limits;
+    state.keep_alpha = keep_alpha;
 
     ReadHandles handles;
     handles.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state.error, on_png_error, on_png_warning);
@@ -298,6 +311,17 @@ Image decode_png_grey(const uint8_t *data, size_t size, const PngDecodeLimits &l
         grey.pixels[i] = static_cast<uint8_t>((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
     }
     return grey;
+}
+
+Image decode_png_alpha(const uint8_t *data, size_t size, const PngDecodeLimits &limits) {
+    const Image rgba = decode(data, size, limits, false, true).image;
+    Image alpha;
+    alpha.width = rgba.width;
+    alpha.height = rgba.height;
+    alpha.channels = 1;
+    alpha.pixels.resize(size_t(rgba.width) * size_t(rgba.height));
+    for (size_t i = 0; i < alpha.pixels.size(); ++i) alpha.pixels[i] = rgba.pixels[4 * i + 3];
+    return alpha;
 }
 
 std::map<std::string, std::string> read_png_text(const uint8_t *data, size_t size, const PngDecodeLimits &limits) {

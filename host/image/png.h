@@ -7,6 +7,10 @@
 // - an alpha channel (RGBA, grey+alpha, palette tRNS) is DROPPED, not composited:
 //   PIL's convert("RGB") ignores alpha, and compositing would change colours a user
 //   deliberately put under a transparent region (common for inpainting inputs);
+// - decode_png_alpha is the one exception: it returns the alpha channel alone, the way
+//   PIL's convert("RGBA") sees it (tRNS palette entries and grey/RGB colour keys become
+//   alpha, 16-bit alpha keeps its high byte, a PNG without alpha is 255 everywhere),
+//   for masks that mark regions by transparency (OpenAI's image edits);
 // - RGB -> grey uses PIL's ITU-R 601-2 luma in fixed point:
 //   L = (19595 R + 38470 G + 7471 B + 32768) >> 16.
 //
@@ -49,6 +53,10 @@ Image decode_png(const uint8_t *data, size_t size, const PngDecodeLimits &limits
 
 // Any PNG -> 8-bit grey (channels == 1), for inpainting masks.
 Image decode_png_grey(const uint8_t *data, size_t size, const PngDecodeLimits &limits = {});
+
+// Any PNG -> its alpha channel as 8-bit grey (channels == 1): 0 = fully transparent,
+// 255 = opaque (everywhere when the PNG has no alpha channel and no tRNS chunk).
+Image decode_png_alpha(const uint8_t *data, size_t size, const PngDecodeLimits &limits = {});
 
 // The text chunks of a PNG (validates and decodes the whole file).
 std::map<std::string, std::string> read_png_text(const uint8_t *data, size_t size,

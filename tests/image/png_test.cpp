@@ -109,6 +109,80 @@ TEST(Png, GreyAlphaDropsAlpha) {
     EXPECT_EQ(decode_png_grey(png.data(), png.size()).pixels, (std::vector<uint8_t>{0, 77, 255}));
 }
 
+TEST(Png, AlphaDecoderKeepsEveryFlavoursAlpha) {
+    RawPng rgba = raw_spec(3, 1, 8, PNG_COLOR_TYPE_RGB_ALPHA);
+    rgba.rows = {10, 20, 30, 0, 200, 100, 50, 128, 1, 2, 3, 255};
+    auto png = write_raw_png(rgba);
+    Image alpha = decode_png_alpha(png.data(), png.size());
+    EXPECT_EQ(alpha.width, 3);
+    EXPECT_EQ(alpha.height, 1);
+    EXPECT_EQ(alpha.channels, 1);
+    EXPECT_EQ(alpha.pixels, (std::vector<uint8_t>{0, 128, 255}));
+
+    RawPng grey_alpha = raw_spec(3, 1, 8, PNG_COLOR_TYPE_GRAY_ALPHA);
+    grey_alpha.rows = {0, 255, 77, 0, 255, 10};
+    png = write_raw_png(grey_alpha);
+    EXPECT_EQ(decode_png_alpha(png.data(), png.size()).pixels, (std::vector<uint8_t>{255, 0, 10}));
+
+    // tRNS covers the first palette entries; the others are opaque.
+    RawPng palette = raw_spec(4, 1, 8, PNG_COLOR_TYPE_PALETTE);
+    palette.palette = {255, 0, 0, 0, 255, 0, 0, 0, 255};
+    palette.palette_alpha = {0, 128};
+    palette.rows = {2, 1, 0, 2};
+    png = write_raw_png(palette);
+    EXPECT_EQ(decode_png_alpha(png.data(), png.size()).pixels, (std::vector<uint8_t>{255, 128, 0, 255}));
+
+    RawPng sixteen = raw_spec(2, 1, 16, PNG_COLOR_TYPE_RGB_ALPHA);
+    sixteen.rows = {1, 2, 3, 4, 5, 6, 0x00, 0xFF, 1, 2, 3, 4, 5, 6, 0xAB, 0x00};
+    png = write_raw_png(sixteen);
+    EXPECT_EQ(decode_png_alpha(png.data(), png.size()).pixels, (std::vector<uint8_t>{0x00, 0xAB}));
+
+    const Image img = random_image(13, 11, 4, 12);
+    RawPng interlaced = raw_spec(13, 11, 8, PNG_COLOR_TYPE_RGB_ALPHA, true);
+    interlaced.rows = img.pixels;
+    png = write_raw_png(interlaced);
+    alpha = decode_png_alpha(png.data(), png.size());
+    ASSERT_EQ(alpha.pixels.size(), size_t(13 * 11));
+    for (size_t i = 0; i < alpha.pixels.size(); ++i) ASSERT_EQ(alpha.pixels[i], img.pixels[4 * i + 3]) << i;
+    // The colour decoders still drop that alpha.
+    EXPECT_EQ(decode_png(png.data(), png.size()).pixels.size(), size_t(13 * 11 * 3));
+}
+
+TEST(Png, AlphaDecoderIsOpaqueWithoutAlpha) {
+    const std::vector<uint8_t> rgb = encode_png(random_image(5, 3, 3, 13));
+    EXPECT_EQ(decode_png_alpha(rgb.data(), rgb.size()).pixels, std::vector<uint8_t>(15, 255));
+    const std::vector<uint8_t> grey = encode_png(random_image(5, 3, 1, 14));
+    EXPECT_EQ(decode_png_alpha(grey.data(), grey.size()).pixels, std::vector<uint8_t>(15, 255));
+    RawPng low_grey = raw_spec(8, 1, 1, PNG_COLOR_TYPE_GRAY);
+    low_grey.rows = {0b10100001};
+    auto png = write_raw_png(low_grey);
+    EXPECT_EQ(decode_png_alpha(png.data(), png.size()).pixels, std::vector<uint8_t>(8, 255));
+    RawPng palette = raw_spec(3, 1, 4, PNG_COLOR_TYPE_PALETTE);
+    palette.palette = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    palette.rows = {0x21, 0x00};
+    png = write_raw_png(palette);
+    EXPECT_EQ(decode_png_alpha(png.data(), png.size()).pixels, std::vector<uint8_t>(3, 255));
+}
+
+TEST(Png, AlphaDecoderRefusesLikeTheOthers) {
+    RawPng spec = raw_spec(6, 5, 8, PNG_COLOR_TYPE_RGB_ALPHA);
+    spec.rows = random_image(6, 5, 4, 15).pixels;
+    const auto png = write_raw_png(spec);
+    for (size_t length = 0; length < png.size(); ++length) {
+        try {
+            (void)decode_png_alpha(png.data(), length);
+            FAIL() << "accepted a prefix of " << length << " bytes";
+        } catch (const std::runtime_error &e) {
+            EXPECT_EQ(std::string(e.what()).rfind("PNG: ", 0), 0u) << e.what();
+        }
+    }
+    PngDecodeLimits small;
+    small.max_pixels = 29;
+    EXPECT_THROW((void)decode_png_alpha(png.data(), png.size(), small), std::runtime_error);
+    small.max_pixels = 30;
+    EXPECT_NO_THROW((void)decode_png_alpha(png.data(), png.size(), small));
+}
+
 TEST(Png, PaletteWithTransparencyLooksUpColours) {
     RawPng spec = raw_spec(4, 1, 8, PNG_COLOR_TYPE_PALETTE);
     spec.palette = {255, 0, 0, 0, 255, 0, 0, 0, 255};
