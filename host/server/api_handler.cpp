@@ -1,5 +1,6 @@
 #include "server/api_handler.h"
 
+#include "image/base64.h"
 #include "web/web_assets.h"
 
 #include <nlohmann/json.hpp>
@@ -141,6 +142,17 @@ bool ApiHandler::authorized(const ApiRequest &request, bool allow_query_key,
         std::equal(bearer.begin(), bearer.end(), request.authorization.begin(),
                    [](char a, char b) { return ascii_lower(a) == ascii_lower(b); }))
         offered.push_back(request.authorization.substr(bearer.size()));
+    // HTTP Basic with the key as the password (the user name is not checked): what
+    // A1111 clients send for their --api-auth.
+    constexpr std::string_view basic = "Basic ";
+    if (request.authorization.size() > basic.size() &&
+        std::equal(basic.begin(), basic.end(), request.authorization.begin(),
+                   [](char a, char b) { return ascii_lower(a) == ascii_lower(b); }))
+        if (auto decoded = base64_decode(std::string_view(request.authorization).substr(basic.size()))) {
+            std::string credentials(decoded->begin(), decoded->end());
+            size_t colon = credentials.find(':');
+            if (colon != std::string::npos) offered.push_back(credentials.substr(colon + 1));
+        }
     if (!request.api_key.empty()) offered.push_back(request.api_key);
     if (allow_query_key)
         if (auto key = query_value(query, "api_key")) offered.push_back(*key);
@@ -174,6 +186,20 @@ ApiResponse ApiHandler::handle(const ApiRequest &request) {
         }
     } else {
         response = route(request, route_label);
+    }
+    if (response.await_job) {
+        // A synchronous route: CORS and the count apply to the answer given at the job's end.
+        ApiRequest cors_request;
+        cors_request.method = request.method;
+        cors_request.origin = request.origin;
+        response.finish_awaited = [this, cors_request, route_label,
+                                   finish = std::move(response.finish_awaited)](const JobPtr &job) {
+            ApiResponse answer = finish(job);
+            add_cors_headers(cors_request, answer);
+            if (options_.metrics) options_.metrics->count_request(route_label, answer.status);
+            return answer;
+        };
+        return response;
     }
     add_cors_headers(request, response);
     if (options_.metrics)
@@ -254,12 +280,26 @@ ApiResponse ApiHandler::route(const ApiRequest &request, std::string &route_labe
     auto parts = split_path(path);
     bool is_stream = parts.size() == 4 && parts[0] == "v1" && parts[1] == "jobs" &&
                      parts[3] == "stream";
+    bool openai = path.starts_with("/v1/images/");
+    bool a1111 = path.starts_with("/sdapi/");
+    // Labels only for the routes that exist: a client's made-up paths must not grow the
+    // metrics without bound.
+    static constexpr std::string_view kCompatRoutes[] = {
+        "/v1/images/generations", "/v1/images/edits",   "/sdapi/v1/txt2img",
+        "/sdapi/v1/img2img",      "/sdapi/v1/progress", "/sdapi/v1/interrupt",
+        "/sdapi/v1/skip",         "/sdapi/v1/samplers", "/sdapi/v1/schedulers",
+        "/sdapi/v1/sd-models",    "/sdapi/v1/options",  "/sdapi/v1/scripts"};
+    if (std::find(std::begin(kCompatRoutes), std::end(kCompatRoutes), path) != std::end(kCompatRoutes))
+        route_label = std::string(path);
     if (!authorized(request, is_stream, query)) {
         ApiResponse response =
-            error_response(401, "unauthorized", "a valid API key is required");
-        response.headers.emplace_back("WWW-Authenticate", "Bearer");
+            openai ? openai_unauthorized(request)
+                   : error_response(401, "unauthorized", "a valid API key is required");
+        response.headers.emplace_back("WWW-Authenticate", a1111 ? "Basic realm=\"sd-worker\"" : "Bearer");
         return response;
     }
+    if (openai) return openai_route(request, path);
+    if (a1111) return a1111_route(request, path);
 
     if (path == "/metrics" && options_.metrics) {
         if (!get) return method_not_allowed("GET, HEAD");
@@ -277,7 +317,8 @@ ApiResponse ApiHandler::route(const ApiRequest &request, std::string &route_labe
     if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "jobs")
         return not_found("no such path");
     if (parts.size() == 2) {
-        if (method != "POST") return method_not_allowed("POST");
+        if (method == "GET") return list_jobs(query);
+        if (method != "POST") return method_not_allowed("GET, HEAD, POST");
         return submit(request);
     }
     std::string id(parts[2]);
@@ -312,33 +353,46 @@ ApiResponse ApiHandler::web_asset(std::string_view name) {
     return response;
 }
 
-ApiResponse ApiHandler::submit(const ApiRequest &request) {
+std::variant<ModelDescription, ApiHandler::Refusal> ApiHandler::model_for_submit() const {
     ServicePhase phase = state_.phase();
-    if (phase == ServicePhase::draining)
-        return error_response(503, "draining", "the worker is shutting down");
+    if (phase == ServicePhase::draining) return Refusal{503, "draining", "the worker is shutting down", {}};
     auto model = state_.model();
     if (phase != ServicePhase::ready || !model)
-        return error_response(503, "not_ready", "the model is not loaded yet");
+        return Refusal{503, "not_ready", "the model is not loaded yet", {}};
+    return *model;
+}
 
-    ParsedGeneration parsed = parse_generation_request(request.body, *model, options_.limits,
-                                                       [this] { return random_seed(); });
+std::variant<SubmitResult, ApiHandler::Refusal> ApiHandler::enqueue(GenerationRequest generation) {
+    SubmitResult result = queue_.submit(std::move(generation));
+    switch (result.error) {
+    case SubmitError::none: return result;
+    case SubmitError::queue_full:
+        return Refusal{429, "queue_full", "the job queue is full",
+                       {{"Retry-After", std::to_string(queue_.retry_after().count())}}};
+    case SubmitError::draining: return Refusal{503, "draining", "the worker is shutting down", {}};
+    case SubmitError::not_ready: break;
+    }
+    return Refusal{503, "not_ready", "the model is not loaded yet", {}};
+}
+
+ApiResponse ApiHandler::refusal_response(const Refusal &refusal) {
+    ApiResponse response = error_response(refusal.status, refusal.code, refusal.message);
+    response.headers.insert(response.headers.end(), refusal.headers.begin(), refusal.headers.end());
+    return response;
+}
+
+ApiResponse ApiHandler::submit(const ApiRequest &request) {
+    auto model = model_for_submit();
+    if (auto *refusal = std::get_if<Refusal>(&model)) return refusal_response(*refusal);
+    ParsedGeneration parsed = parse_generation_request(request.body, std::get<ModelDescription>(model),
+                                                       options_.limits, [this] { return random_seed(); });
     if (auto *error = std::get_if<FieldError>(&parsed)) return invalid_field(error->field, error->message);
     auto &generation = std::get<GenerationRequest>(parsed);
     uint64_t seed = generation.seed;
 
-    SubmitResult result = queue_.submit(std::move(generation));
-    switch (result.error) {
-    case SubmitError::none: break;
-    case SubmitError::queue_full: {
-        ApiResponse response = error_response(429, "queue_full", "the job queue is full");
-        response.headers.emplace_back("Retry-After", std::to_string(queue_.retry_after().count()));
-        return response;
-    }
-    case SubmitError::draining:
-        return error_response(503, "draining", "the worker is shutting down");
-    case SubmitError::not_ready:
-        return error_response(503, "not_ready", "the model is not loaded yet");
-    }
+    auto admitted = enqueue(std::move(generation));
+    if (auto *refusal = std::get_if<Refusal>(&admitted)) return refusal_response(*refusal);
+    const SubmitResult &result = std::get<SubmitResult>(admitted);
     const std::string &id = result.job->id();
     ApiResponse response = json_response(202, json{{"job_id", id},
                                                    {"status_url", job_path(id)},
@@ -349,7 +403,36 @@ ApiResponse ApiHandler::submit(const ApiRequest &request) {
     return response;
 }
 
-ApiResponse ApiHandler::job_status(const JobPtr &job) {
+ApiResponse ApiHandler::list_jobs(const std::string &query) {
+    constexpr uint64_t kDefaultLimit = 20, kMaxLimit = 100;
+    uint64_t limit = kDefaultLimit;
+    if (auto given = query_value(query, "limit")) {
+        auto parsed = parse_u64(*given);
+        if (!parsed || *parsed < 1 || *parsed > kMaxLimit)
+            return invalid_field("limit", "limit must be an integer from 1 to " + std::to_string(kMaxLimit));
+        limit = *parsed;
+    }
+    std::vector<JobPtr> jobs = queue_.recent_jobs();
+    auto first = jobs.begin();
+    if (auto after = query_value(query, "after"); after && !after->empty()) {
+        first = std::find_if(jobs.begin(), jobs.end(), [&](const JobPtr &job) { return job->id() == *after; });
+        if (first == jobs.end())
+            return invalid_field("after", "no job '" + *after + "' (finished jobs are evicted after a while)");
+        ++first;
+    }
+    json page = json::array();
+    auto it = first;
+    for (; it != jobs.end() && page.size() < limit; ++it) page.push_back(job_json(*it));
+    json body{{"jobs", std::move(page)}};
+    body["next"] = it == jobs.end() || it == first
+                       ? json(nullptr)
+                       : json("/v1/jobs?limit=" + std::to_string(limit) + "&after=" + (*std::prev(it))->id());
+    return json_response(200, body);
+}
+
+ApiResponse ApiHandler::job_status(const JobPtr &job) { return json_response(200, job_json(job)); }
+
+nlohmann::json ApiHandler::job_json(const JobPtr &job) const {
     JobSnapshot s = job->snapshot();
     json body{{"job_id", job->id()},
               {"state", to_string(s.state)},
@@ -382,7 +465,7 @@ ApiResponse ApiHandler::job_status(const JobPtr &job) {
                           {"height", s.images[i].height}});
     body["images"] = images;
     body["timings_ms"] = s.timings_ms;
-    return json_response(200, body);
+    return body;
 }
 
 ApiResponse ApiHandler::cancel(const std::string &id) {

@@ -8,16 +8,20 @@
 //   GET    /ready                         200 when the model is loaded and not draining, else 503, no auth
 //   GET    /v1/info                       plugin, device, model, schedulers, limits, queue
 //   POST   /v1/jobs                       submit -> 202 {job_id, status_url, sse_url, queue_position, seed}
+//   GET    /v1/jobs?limit=N&after=<id>    recent jobs, newest first: {jobs: [status...], next: url|null}
 //   GET    /v1/jobs/{id}                  state, progress, error, images, timings
 //   DELETE /v1/jobs/{id}                  cancel (queued: at once; running: before its next step)
 //   GET    /v1/jobs/{id}/stream           Server-Sent Events, replay after Last-Event-ID
 //   GET    /v1/jobs/{id}/images/{n}.png   image/png
 //   GET    /metrics                       Prometheus text format (public with metrics.public)
+//   /sdapi/v1/...                          AUTOMATIC1111's API (api_handler_a1111.cpp)
+//   POST   /v1/images/generations|edits   OpenAI's images API (api_handler_openai.cpp)
 //   OPTIONS any                           CORS preflight (allowed origins only)
 // HEAD is answered wherever GET is, with the GET's headers and no body.
 //
 // Errors are {"error": {"code", "message"[, "field"]}}. With API keys configured,
-// every route but /health and /ready needs "Authorization: Bearer <key>" or
+// every route but /health and /ready needs "Authorization: Bearer <key>",
+// "Authorization: Basic" with the key as the password (A1111 clients' --api-auth), or
 // "X-API-Key: <key>"; the stream route also takes "?api_key=<key>" because a
 // browser's EventSource cannot set headers.
 #pragma once
@@ -28,13 +32,17 @@
 #include "server/metrics.h"
 #include "server/service_state.h"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace sdw {
@@ -47,6 +55,8 @@ struct ApiRequest {
     std::string last_event_id;   // Last-Event-ID header
     std::string origin;          // Origin header (CORS)
     std::string access_control_request_method;  // a CORS preflight's
+    std::string content_type;    // Content-Type header (multipart bodies need its boundary)
+    std::string host;            // Host header, for absolute URLs in responses
     std::string body;
 };
 
@@ -60,6 +70,12 @@ struct ApiResponse {
     // header and then this job's events with ids greater than stream_after_id.
     JobPtr stream_job;
     uint64_t stream_after_id = 0;
+    // Set for a synchronous route (A1111, OpenAI) whose job was accepted: the session
+    // reads no further request and, once the job has ended, answers with
+    // finish_awaited(job) instead of this response. finish_awaited runs on an I/O
+    // thread and must not block.
+    JobPtr await_job;
+    std::function<ApiResponse(const JobPtr &)> finish_awaited;
 };
 
 struct ApiOptions {
@@ -85,6 +101,18 @@ public:
                                       const std::string &message);
 
 private:
+    // Why a job was not admitted: the status, code and message every route family
+    // renders in its own error format.
+    struct Refusal {
+        int status;
+        std::string code;
+        std::string message;
+        std::vector<std::pair<std::string, std::string>> headers;  // Retry-After
+    };
+    std::variant<ModelDescription, Refusal> model_for_submit() const;
+    std::variant<SubmitResult, Refusal> enqueue(GenerationRequest generation);
+    static ApiResponse refusal_response(const Refusal &refusal);
+
     ApiResponse route(const ApiRequest &request, std::string &route_label);
     ApiResponse metrics();
     void add_cors_headers(const ApiRequest &request, ApiResponse &response) const;
@@ -93,11 +121,23 @@ private:
                     const std::string &query) const;
     ApiResponse submit(const ApiRequest &request);
     ApiResponse job_status(const JobPtr &job);
+    nlohmann::json job_json(const JobPtr &job) const;  // GET /v1/jobs/{id}'s body
+    ApiResponse list_jobs(const std::string &query);
     ApiResponse cancel(const std::string &id);
     ApiResponse stream(const JobPtr &job, const ApiRequest &request, const std::string &query);
     ApiResponse image(const JobPtr &job, const std::string &file);
     ApiResponse info();
     ApiResponse web_asset(std::string_view name);
+
+    // AUTOMATIC1111-compatible routes (api_handler_a1111.cpp), /sdapi/v1/...
+    ApiResponse a1111_route(const ApiRequest &request, std::string_view path);
+    ApiResponse a1111_generate(const ApiRequest &request, bool img2img);
+    ApiResponse a1111_progress();
+    // OpenAI images routes (api_handler_openai.cpp), /v1/images/...
+    ApiResponse openai_route(const ApiRequest &request, std::string_view path);
+    static ApiResponse openai_error(int status, const std::string &message, const std::string &param,
+                                    const std::string &type, const std::string &code);
+    static ApiResponse openai_unauthorized(const ApiRequest &request);
     uint64_t random_seed();
 
     ApiOptions options_;

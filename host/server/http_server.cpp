@@ -15,6 +15,8 @@
 
 #include <csignal>
 #include <deque>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <stdexcept>
@@ -46,6 +48,10 @@ struct ServerContext {
     // the io_context is stopping nothing may be posted to it any more.
     std::shared_mutex post_mutex;
     bool io_closed = false;
+    // Sessions awaiting a synchronous route's job, which have no I/O pending to keep
+    // them alive; emptied by HttpServer::stop() once the I/O threads are gone.
+    std::mutex awaiting_mutex;
+    std::map<const void *, std::shared_ptr<void>> awaiting;
 };
 
 using ContextPtr = std::shared_ptr<ServerContext>;
@@ -196,7 +202,7 @@ private:
     };
 
     void do_read() {
-        if (reading_ || no_more_reads_) return;
+        if (reading_ || no_more_reads_ || awaiting_) return;
         parser_.emplace();
         parser_->body_limit(ctx_->options.body_limit);
         parser_->header_limit(kHeaderLimit);
@@ -240,6 +246,8 @@ private:
         api.last_event_id = std::string(req["Last-Event-ID"]);
         api.origin = std::string(req[http::field::origin]);
         api.access_control_request_method = std::string(req[http::field::access_control_request_method]);
+        api.content_type = std::string(req[http::field::content_type]);
+        api.host = std::string(req[http::field::host]);
         api.body = std::move(req.body());
         bool keep_alive = req.keep_alive();
         unsigned version = req.version();
@@ -254,6 +262,12 @@ private:
         log_debug(api.method + " " + api.target + " -> " +
                   std::to_string(response.stream_job ? 200 : response.status));
 
+        if (response.await_job) {
+            // The answer comes when the job ends. Nothing more is read meanwhile, so the
+            // responses still leave in the order of their requests.
+            awaiting_ = true;
+            return await_job(std::move(response), version, keep_alive);
+        }
         if (response.stream_job) {
             no_more_reads_ = true;
             enqueue({nullptr, std::move(response.stream_job), response.stream_after_id,
@@ -262,6 +276,57 @@ private:
             if (!keep_alive) no_more_reads_ = true;
             enqueue({make_response(std::move(response), version, keep_alive), nullptr, 0, {}, version});
         }
+        if (queue_.size() < ctx_->options.max_pipelined) do_read();
+    }
+
+    // While a synchronous route's job runs no I/O is pending on this connection, so the
+    // server context holds the session (HttpServer::stop() lets go of the rest); the
+    // job's listener holds it and the job only weakly, so nothing keeps a job or a
+    // session alive beyond its end.
+    void await_job(ApiResponse pending, unsigned version, bool keep_alive) {
+        JobPtr job = std::move(pending.await_job);
+        {
+            std::lock_guard lock(ctx_->awaiting_mutex);
+            ctx_->awaiting[this] = shared_from_this();
+        }
+        auto finish = std::make_shared<std::function<ApiResponse(const JobPtr &)>>(
+            std::move(pending.finish_awaited));
+        auto posted = std::make_shared<std::atomic<bool>>(false);
+        auto deliver = [weak = weak_from_this(), weak_job = std::weak_ptr<Job>(job), ctx = ctx_,
+                        executor = stream_.get_executor(), finish, posted, version, keep_alive] {
+            JobPtr ended = weak_job.lock();
+            if (!ended || !ended->events().closed() || posted->exchange(true)) return;
+            std::shared_lock lock(ctx->post_mutex);
+            if (ctx->io_closed) return;
+            net::post(executor, [weak, ended, finish, version, keep_alive] {
+                if (auto self = weak.lock()) self->answer_awaited(ended, *finish, version, keep_alive);
+            });
+        };
+        job->events().subscribe(deliver);
+        deliver();  // the job may have ended before the subscription
+    }
+
+    void answer_awaited(const JobPtr &job, const std::function<ApiResponse(const JobPtr &)> &finish,
+                        unsigned version, bool keep_alive) {
+        ApiResponse response;
+        try {
+            response = finish ? finish(job) : ApiHandler::error_response(500, "internal_error", "no answer");
+        } catch (const std::exception &e) {
+            log_error(std::string("answering a synchronous request failed: ") + e.what());
+            response = ApiHandler::error_response(500, "internal_error", e.what());
+        }
+        awaiting_ = false;
+        std::shared_ptr<void> keep_alive_while_answering;  // the context's hold on this session
+        {
+            std::lock_guard lock(ctx_->awaiting_mutex);
+            auto held = ctx_->awaiting.find(this);
+            if (held != ctx_->awaiting.end()) {
+                keep_alive_while_answering = std::move(held->second);
+                ctx_->awaiting.erase(held);
+            }
+        }
+        if (!keep_alive) no_more_reads_ = true;
+        enqueue({make_response(std::move(response), version, keep_alive), nullptr, 0, {}, version});
         if (queue_.size() < ctx_->options.max_pipelined) do_read();
     }
 
@@ -349,6 +414,7 @@ private:
     std::deque<Outgoing> queue_;
     bool reading_ = false;
     bool no_more_reads_ = false;
+    bool awaiting_ = false;  // a synchronous route's job is running; reads pause
     uint64_t answered_ = 0;
     std::array<char, 4096> scratch_{};
 };
@@ -513,6 +579,14 @@ void HttpServer::stop() {
     impl_->ioc.stop();
     for (auto &thread : impl_->threads)
         if (thread.joinable() && thread.get_id() != std::this_thread::get_id()) thread.join();
+    {
+        // Sessions still awaiting a job go now, while the io_context they belong to exists.
+        std::map<const void *, std::shared_ptr<void>> awaiting;
+        {
+            std::lock_guard lock(impl_->ctx->awaiting_mutex);
+            awaiting.swap(impl_->ctx->awaiting);
+        }
+    }
     {
         std::lock_guard lock(stop_mutex_);
         stopped_ = true;

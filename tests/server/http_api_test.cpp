@@ -1,13 +1,6 @@
 // The HTTP API end to end: the real Beast server on an ephemeral loopback port, the
 // real job queue, a fake Generator whose steps sleep and honour cancellation.
-#include "fake_generator.h"
-#include "http_test_client.h"
-
-#include "image/base64.h"
-#include "image/png.h"
-#include "jobs/job_queue.h"
-#include "server/http_server.h"
-#include "server/logging.h"
+#include "http_api_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -25,75 +18,9 @@ using test::FakeGenerator;
 using test::http_request;
 using test::read_sse;
 
-JobQueueOptions queue_with(size_t capacity, size_t max_retained = 256,
-                           std::chrono::milliseconds retention = std::chrono::minutes(15)) {
-    JobQueueOptions options;
-    options.capacity = capacity;
-    options.max_retained = max_retained;
-    options.retention = retention;
-    return options;
-}
-
-std::string png_base64(int width, int height, uint8_t value = 128) {
-    Image image;
-    image.width = width;
-    image.height = height;
-    image.channels = 3;
-    image.pixels.assign(static_cast<size_t>(width) * height * 3, value);
-    return base64_encode(encode_png(image));
-}
-
-struct HttpApi : ::testing::Test {
-    std::shared_ptr<FakeGenerator> generator = std::make_shared<FakeGenerator>();
-    std::unique_ptr<JobQueue> queue;
-    ServiceState state;
-    std::unique_ptr<HttpServer> server;
-    uint16_t port = 0;
-
-    static ServerOptions default_options() {
-        ServerOptions options;
-        options.host = "127.0.0.1";
-        options.port = 0;
-        options.io_threads = 2;
-        options.body_limit = 1u << 20;
-        options.request_timeout = 5s;
-        options.sse_keepalive = 5s;
-        options.drain_grace = 5s;
-        options.api.server_version = "test";
-        return options;
-    }
-
-    void start(ServerOptions options = default_options(), JobQueueOptions queue_options = {},
-               bool ready = true) {
-        set_log_level(LogLevel::warn);
-        queue = std::make_unique<JobQueue>(queue_options);
-        queue->start({generator});
-        if (ready)
-            state.set_ready(generator->describe(), {generator});
-        server = std::make_unique<HttpServer>(options, *queue, state);
-        port = server->start();
-    }
-
-    void TearDown() override {
-        generator->release();
-        if (server) server->stop();
-        server.reset();
-        if (queue) queue->shutdown();
-    }
-
-    test::HttpResult post_job(const json &body, const test::Headers &headers = {}) {
-        return http_request(port, "POST", "/v1/jobs", body.dump(), headers);
-    }
-    std::string submit(const json &body) {
-        auto result = post_job(body);
-        EXPECT_EQ(result.status, 202) << result.body << result.error;
-        return result.json().value("job_id", "");
-    }
-    json status(const std::string &id) {
-        return http_request(port, "GET", "/v1/jobs/" + id).json();
-    }
-    std::string state_of(const std::string &id) { return status(id).value("state", "?"); }
-};
+using test::HttpApi;
+using test::png_base64;
+using test::queue_with;
 
 std::vector<std::string> names(const test::SseResult &stream) {
     std::vector<std::string> out;
@@ -483,7 +410,7 @@ TEST_F(HttpApi, WrongMethodsAre405WithAllow) {
     start();
     auto put = http_request(port, "PUT", "/v1/jobs", "{}");
     EXPECT_EQ(put.status, 405);
-    EXPECT_EQ(put.header("allow"), "POST");
+    EXPECT_EQ(put.header("allow"), "GET, HEAD, POST");
     EXPECT_EQ(put.json()["error"]["code"], "method_not_allowed");
     auto health = http_request(port, "POST", "/health", "{}");
     EXPECT_EQ(health.status, 405);
@@ -522,6 +449,64 @@ TEST_F(HttpApi, ApiKeysGuardEverythingButHealthAndReady) {
     auto stream = read_sse(port, "/v1/jobs/" + id + "/stream?api_key=first-key");
     EXPECT_EQ(stream.status, 200);
     EXPECT_EQ(http_request(port, "GET", "/v1/info?api_key=first-key").status, 401);
+}
+
+TEST_F(HttpApi, BasicAuthTakesTheKeyAsThePassword) {
+    auto options = default_options();
+    options.api.api_keys = {"the-key"};
+    start(options);
+    auto basic = [](const std::string &credentials) {
+        std::vector<uint8_t> bytes(credentials.begin(), credentials.end());
+        std::vector<std::pair<std::string, std::string>> headers;
+        headers.emplace_back("Authorization", "Basic " + base64_encode(bytes));
+        return headers;
+    };
+    EXPECT_EQ(http_request(port, "GET", "/v1/info", "", basic("anyone:the-key")).status, 200);
+    EXPECT_EQ(http_request(port, "GET", "/v1/info", "", basic(":the-key")).status, 200);
+    EXPECT_EQ(http_request(port, "GET", "/v1/info", "", basic("the-key:wrong")).status, 401);
+    EXPECT_EQ(http_request(port, "GET", "/v1/info", "", basic("the-key")).status, 401);  // no colon
+    EXPECT_EQ(http_request(port, "GET", "/v1/info", "", {{"Authorization", "Basic %%%"}}).status, 401);
+    auto a1111 = http_request(port, "GET", "/sdapi/v1/progress");
+    EXPECT_EQ(a1111.status, 401);
+    EXPECT_EQ(a1111.header("www-authenticate"), "Basic realm=\"sd-worker\"");
+}
+
+// ---------------------------------------------------------------- listing
+
+TEST_F(HttpApi, ListsTheHeldJobsNewestFirstInPages) {
+    start(default_options(), queue_with(16, 3));
+    std::vector<std::string> ids;
+    for (int i = 0; i < 5; ++i) {
+        ids.push_back(submit({{"prompt", "p" + std::to_string(i)}, {"steps", 1}}));
+        ASSERT_TRUE(eventually([&] { return state_of(ids.back()) == "completed"; }));
+    }
+    // Three finished jobs are retained: the newest three, newest first, two per page.
+    auto first = http_request(port, "GET", "/v1/jobs?limit=2");
+    ASSERT_EQ(first.status, 200) << first.body;
+    json page = first.json();
+    ASSERT_EQ(page["jobs"].size(), 2u);
+    EXPECT_EQ(page["jobs"][0]["job_id"], ids[4]);
+    EXPECT_EQ(page["jobs"][1]["job_id"], ids[3]);
+    EXPECT_EQ(page["jobs"][0]["state"], "completed");
+    EXPECT_EQ(page["jobs"][0], status(ids[4]));  // the same body as GET /v1/jobs/{id}
+    ASSERT_TRUE(page["next"].is_string());
+    json second = http_request(port, "GET", page["next"].get<std::string>()).json();
+    ASSERT_EQ(second["jobs"].size(), 1u);
+    EXPECT_EQ(second["jobs"][0]["job_id"], ids[2]);
+    EXPECT_TRUE(second["next"].is_null());
+    EXPECT_EQ(http_request(port, "GET", "/v1/jobs").json()["jobs"].size(), 3u);  // default limit 20
+
+    auto bad_limit = http_request(port, "GET", "/v1/jobs?limit=0");
+    EXPECT_EQ(bad_limit.status, 400);
+    EXPECT_EQ(bad_limit.json()["error"]["field"], "limit");
+    EXPECT_EQ(http_request(port, "GET", "/v1/jobs?limit=101").status, 400);
+    auto forgotten = http_request(port, "GET", "/v1/jobs?after=" + ids[0]);
+    EXPECT_EQ(forgotten.status, 400);
+    EXPECT_EQ(forgotten.json()["error"]["field"], "after");
+    auto head = http_request(port, "HEAD", "/v1/jobs");
+    EXPECT_EQ(head.status, 200);
+    EXPECT_TRUE(head.body.empty());
+    EXPECT_NE(head.header("content-length"), "0");
 }
 
 // ---------------------------------------------------------------- SSE behaviour

@@ -55,6 +55,7 @@ HttpResult http_request(uint16_t port, const std::string &method, const std::str
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(256u << 20);
+    if (method == "HEAD") parser.skip(true);  // the answer's Content-Length has no body behind it
 
     stream.expires_after(timeout);  // one deadline for the whole exchange
     stream.async_connect(loopback(port), [&](beast::error_code ec) {

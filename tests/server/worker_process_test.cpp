@@ -155,6 +155,33 @@ TEST_F(WorkerProcessTest, AnAbiV1_0PluginServesWithoutAMemoryReport) {
     EXPECT_EQ(worker.wait_exit(), 0) << worker.log();
 }
 
+TEST_F(WorkerProcessTest, APluginWithoutAVaeEncoderServesTxt2ImgOnly) {
+    WorkerProcess worker(
+        {"--config", write_config(config_dir, {{"plugin", {{"options", {{"without", {"vae_encoder"}}}}}}})
+                         .string()});
+    uint16_t port = worker.wait_for_port();
+    ASSERT_TRUE(port && worker.wait_ready(port)) << worker.log();
+    auto info = http_request(port, "GET", "/v1/info", "", kAuth).json();
+    EXPECT_EQ(info["operations"], json::array({"txt2img"}));
+
+    Image image{64, 64, 3, std::vector<uint8_t>(64 * 64 * 3, 100)};
+    std::string png = base64_encode(encode_png(image));
+    for (const char *operation : {"img2img", "inpaint"}) {
+        json body{{"prompt", "a cat"}, {"operation", operation}, {"init_image", png}, {"steps", 2}};
+        if (std::string(operation) == "inpaint") body["mask"] = png;
+        auto refused = http_request(port, "POST", "/v1/jobs", body.dump(), kAuth);
+        EXPECT_EQ(refused.status, 400) << refused.body;
+        EXPECT_EQ(refused.json()["error"]["field"], "operation") << refused.body;
+    }
+    auto accepted = http_request(port, "POST", "/v1/jobs", json{{"prompt", "a cat"}, {"steps", 2}}.dump(), kAuth);
+    ASSERT_EQ(accepted.status, 202) << accepted.body;
+    auto stream = read_sse(port, "/v1/jobs/" + accepted.json()["job_id"].get<std::string>() + "/stream?api_key=" + kKey);
+    ASSERT_GE(stream.events.size(), 2u) << stream.raw;
+    EXPECT_EQ(stream.events[stream.events.size() - 2].event, "completed") << stream.raw;
+    worker.signal(SIGTERM);
+    EXPECT_EQ(worker.wait_exit(), 0) << worker.log();
+}
+
 TEST_F(WorkerProcessTest, CancelsARunningJob) {
     WorkerProcess worker({"--config", write_config(config_dir).string()});
     uint16_t port = worker.wait_for_port();
