@@ -15,6 +15,8 @@
 #include "server/service_state.h"
 #include "server/version.h"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +30,13 @@
 namespace {
 
 using namespace sdw;
+
+bool is_loopback_address(const std::string &host) {
+    if (host == "localhost") return true;
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address(host, ec);
+    return !ec && address.is_loopback();
+}
 
 std::chrono::milliseconds seconds_to_ms(double seconds) {
     return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
@@ -44,6 +53,13 @@ ServerOptions server_options(const Config &config, std::shared_ptr<Metrics> metr
     options.api.api_keys = config.auth.api_keys;
     options.api.server_version = std::string(server_version());
     options.api.cors_origins = config.http.cors_origins;
+    options.api.allowed_hosts = config.http.allowed_hosts;
+    if (is_loopback_address(config.listen.host) || !options.api.allowed_hosts.empty()) {
+        // Bound to loopback only local clients can reach it, so only local names may be in
+        // their Host; a configured list keeps the local names too (health probes use them).
+        const std::vector<std::string> loopback = ApiHandler::loopback_host_names();
+        options.api.allowed_hosts.insert(options.api.allowed_hosts.end(), loopback.begin(), loopback.end());
+    }
     options.api.metrics = std::move(metrics);
     options.api.metrics_public = config.metrics.public_access;
     return options;

@@ -76,6 +76,10 @@ struct Config {
         // Origins ("scheme://host[:port]") whose pages may call the API (CORS); "*" for
         // any origin, only when written so. Empty: same-origin pages only.
         std::vector<std::string> cors_origins;
+        // Host names (no port) the Host header may name besides the loopback ones, which
+        // a server bound to a loopback address accepts alone (DNS rebinding). Bound
+        // elsewhere, a non-empty list is enforced too; empty: any Host.
+        std::vector<std::string> allowed_hosts;
         bool operator==(const Http &) const = default;
     } http;
 

@@ -201,7 +201,7 @@ bool valid_cors_origin(const std::string &origin, std::string *why) {
 }
 
 void read_http(Config::Http &out, const json &v, const Reader &r) {
-    r.expect_object(v, "http", {"body_limit_bytes", "read_timeout_s", "keepalive_s", "cors_origins"});
+    r.expect_object(v, "http", {"body_limit_bytes", "read_timeout_s", "keepalive_s", "cors_origins", "allowed_hosts"});
     if (v.contains("body_limit_bytes"))
         out.body_limit_bytes = r.integer(v["body_limit_bytes"], "http.body_limit_bytes", 1,
                                          std::numeric_limits<int64_t>::max(), "a positive integer");
@@ -213,6 +213,15 @@ void read_http(Config::Http &out, const json &v, const Reader &r) {
             std::string why;
             if (!valid_cors_origin(out.cors_origins[i], &why))
                 r.fail("http.cors_origins[" + std::to_string(i) + "]", why);
+        }
+    }
+    if (v.contains("allowed_hosts")) {
+        out.allowed_hosts = r.string_list(v["allowed_hosts"], "http.allowed_hosts");
+        for (size_t i = 0; i < out.allowed_hosts.size(); ++i) {
+            const std::string &host = out.allowed_hosts[i];
+            if (host.empty() || host.find_first_of(":/?# ") != std::string::npos)
+                r.fail("http.allowed_hosts[" + std::to_string(i) + "]",
+                       "expected a host name such as sd.example.com (no scheme, port or path), got \"" + host + "\"");
         }
     }
 }
@@ -285,7 +294,8 @@ json config_to_json(const Config &c) {
          {{"body_limit_bytes", c.http.body_limit_bytes},
           {"read_timeout_s", c.http.read_timeout_s},
           {"keepalive_s", c.http.keepalive_s},
-          {"cors_origins", c.http.cors_origins}}},
+          {"cors_origins", c.http.cors_origins},
+          {"allowed_hosts", c.http.allowed_hosts}}},
         {"metrics", {{"public", c.metrics.public_access}}},
         {"drain", {{"grace_s", c.drain.grace_s}}},
     };

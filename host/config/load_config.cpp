@@ -54,6 +54,8 @@ const Flag kFlags[] = {
      "accepted API key; repeatable, replaces the file's list (auth.api_keys)"},
     {"cors-origin", "http.cors_origins", FlagKind::string_list, "ORIGIN",
      "origin whose pages may call the API (CORS), or \"*\"; repeatable (http.cors_origins)"},
+    {"allowed-host", "http.allowed_hosts", FlagKind::string_list, "HOST",
+     "host name the Host header may carry; repeatable (http.allowed_hosts)"},
     {"output-dir", "output.dir", FlagKind::string, "DIR", "also save result PNGs here (output.dir)"},
     {"log-level", "log.level", FlagKind::string, "LEVEL", "debug, info, warn or error (log.level)"},
 };

@@ -162,10 +162,54 @@ bool ApiHandler::authorized(const ApiRequest &request, bool allow_query_key,
     return ok;
 }
 
+std::vector<std::string> ApiHandler::loopback_host_names() { return {"localhost", "127.0.0.1", "[::1]"}; }
+
+bool ApiHandler::is_json_content_type(std::string_view content_type) {
+    std::string_view media = content_type.substr(0, content_type.find(';'));
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+    constexpr std::string_view json_type = "application/json";
+    return media.size() == json_type.size() &&
+           std::equal(media.begin(), media.end(), json_type.begin(),
+                      [](char a, char b) { return ascii_lower(a) == b; });
+}
+
+std::optional<ApiResponse> ApiHandler::refuse_cross_site(const ApiRequest &request) const {
+    // The Host without its port: "[::1]:8080" -> "[::1]", "Example.COM:80" -> "example.com".
+    std::string host = request.host;
+    size_t port_colon = host.rfind(':');
+    if (port_colon != std::string::npos && host.find(']', port_colon) == std::string::npos &&
+        (host.front() == '[' || host.find(':') == port_colon))
+        host.resize(port_colon);
+    std::transform(host.begin(), host.end(), host.begin(), ascii_lower);
+    // A request without Host (HTTP/1.0 tools) is no browser's: only names can be rebound.
+    if (!options_.allowed_hosts.empty() && !host.empty() &&
+        std::none_of(options_.allowed_hosts.begin(), options_.allowed_hosts.end(), [&](const std::string &allowed) {
+            return std::equal(allowed.begin(), allowed.end(), host.begin(), host.end(),
+                              [](char a, char b) { return ascii_lower(a) == b; });
+        }))
+        return error_response(403, "host_not_allowed",
+                              "Host '" + request.host + "' is not one this server answers to (http.allowed_hosts)");
+
+    const bool changes_state = request.method == "POST" || request.method == "DELETE" ||
+                               request.method == "PUT" || request.method == "PATCH";
+    // Browsers send Origin with every cross-origin request and with same-origin POSTs;
+    // a page's request that needs no preflight (a form, text/plain) still reaches us,
+    // so it is refused here unless the page is ours or allowed.
+    const bool same_origin = request.origin == "http://" + request.host || request.origin == "https://" + request.host;
+    if (changes_state && !request.origin.empty() && !origin_allowed(request.origin) && !same_origin)
+        return error_response(403, "origin_not_allowed",
+                              "requests from pages of origin '" + request.origin +
+                                  "' are not allowed (http.cors_origins)");
+    return std::nullopt;
+}
+
 ApiResponse ApiHandler::handle(const ApiRequest &request) {
     std::string route_label = "other";
     ApiResponse response;
-    if (request.method == "OPTIONS") {
+    if (auto refused = refuse_cross_site(request)) {
+        response = std::move(*refused);
+    } else if (request.method == "OPTIONS") {
         route_label = "OPTIONS";
         if (!request.access_control_request_method.empty() && !origin_allowed(request.origin)) {
             response = error_response(403, "origin_not_allowed",
@@ -382,6 +426,9 @@ ApiResponse ApiHandler::refusal_response(const Refusal &refusal) {
 }
 
 ApiResponse ApiHandler::submit(const ApiRequest &request) {
+    if (!is_json_content_type(request.content_type))
+        return error_response(415, "unsupported_media_type",
+                              "the body must be JSON, sent as Content-Type: application/json");
     auto model = model_for_submit();
     if (auto *refusal = std::get_if<Refusal>(&model)) return refusal_response(*refusal);
     ParsedGeneration parsed = parse_generation_request(request.body, std::get<ModelDescription>(model),

@@ -39,6 +39,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -85,6 +86,10 @@ struct ApiOptions {
     std::string server_version;
     // CORS: origins whose pages may call the API ("*": any); empty: same-origin only.
     std::vector<std::string> cors_origins;
+    // Host names (no port; matched without case) the Host header may carry; empty: any.
+    // A server bound to a loopback address lists the loopback names (and what the
+    // config adds), so a DNS-rebinding page cannot reach it under a name of its own.
+    std::vector<std::string> allowed_hosts;
     std::shared_ptr<Metrics> metrics;  // nullptr: no /metrics
     bool metrics_public = false;       // /metrics without an API key
 };
@@ -99,6 +104,12 @@ public:
     // Responses for refusals made before a request reaches handle().
     static ApiResponse error_response(int status, const std::string &code,
                                       const std::string &message);
+    // The names a loopback-bound server answers to: localhost, 127.0.0.1, [::1].
+    static std::vector<std::string> loopback_host_names();
+    // True for a JSON media type ("application/json", any case, parameters allowed):
+    // JSON routes answer anything else with 415, so that a page's plain form or
+    // text/plain post (which needs no CORS preflight) cannot queue a job.
+    static bool is_json_content_type(std::string_view content_type);
 
 private:
     // Why a job was not admitted: the status, code and message every route family
@@ -114,6 +125,10 @@ private:
     static ApiResponse refusal_response(const Refusal &refusal);
 
     ApiResponse route(const ApiRequest &request, std::string &route_label);
+    // Cross-site refusals made before routing: a Host not allowed (403 host_not_allowed),
+    // a state-changing request from a page whose Origin is neither this server's nor
+    // allowed by CORS (403 origin_not_allowed).
+    std::optional<ApiResponse> refuse_cross_site(const ApiRequest &request) const;
     ApiResponse metrics();
     void add_cors_headers(const ApiRequest &request, ApiResponse &response) const;
     bool origin_allowed(const std::string &origin) const;

@@ -78,6 +78,9 @@ ApiResponse ApiHandler::a1111_route(const ApiRequest &request, std::string_view 
         if (!get && !post) return a1111_method_not_allowed("GET, HEAD, POST");
         if (!model) return a1111_error(503, "not_ready", "the model is not loaded yet");
         if (get) return a1111_json(200, a1111_options_body(*model));
+        if (!is_json_content_type(request.content_type))
+            return a1111_error(415, "unsupported_media_type",
+                               "the body must be JSON, sent as Content-Type: application/json");
         // Clients set options before generating (most often the checkpoint). This worker
         // serves one model and keeps no A1111 settings: a change to the checkpoint is
         // refused, anything else is accepted and has no effect.
@@ -93,6 +96,9 @@ ApiResponse ApiHandler::a1111_route(const ApiRequest &request, std::string_view 
 }
 
 ApiResponse ApiHandler::a1111_generate(const ApiRequest &request, bool img2img) {
+    if (!is_json_content_type(request.content_type))
+        return a1111_error(415, "unsupported_media_type",
+                           "the body must be JSON, sent as Content-Type: application/json");
     auto model = model_for_submit();
     if (auto *refusal = std::get_if<Refusal>(&model)) {
         ApiResponse response = a1111_error(refusal->status, refusal->code, refusal->message);

@@ -46,6 +46,9 @@ ApiResponse ApiHandler::openai_route(const ApiRequest &request, std::string_view
         return response;
     }
 
+    if (generations && !is_json_content_type(request.content_type))
+        return openai_error(415, "The body must be JSON, sent as Content-Type: application/json.", "",
+                            "invalid_request_error", "unsupported_media_type");
     auto model = model_for_submit();
     if (auto *refusal = std::get_if<Refusal>(&model)) {
         ApiResponse response = openai_error(refusal->status, refusal->message, "",

@@ -70,6 +70,32 @@ const done = (text, data) => { window.__result = {text, data: data || null}; out
 </script></body></html>
 """
 
+# Requests a page may send to any origin without a CORS preflight (it cannot read the
+# answers, but the server would act on them): text/plain and form posts, a beacon.
+SIMPLE_PAGE = b"""<!doctype html>
+<html><head><meta charset="utf-8"><title>blind posts</title></head>
+<body><iframe name="sink"></iframe>
+<form id="form" method="post" target="sink" enctype="text/plain"><input name='{"prompt": "x", "steps": 1, "pad": "' value='"}'></form>
+<script>
+const api = new URLSearchParams(location.search).get('api');
+const body = JSON.stringify({prompt: 'a red circle in the center', steps: 1});
+(async () => {
+  const sent = [];
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data']) {
+    try {
+      await fetch(api + '/v1/jobs', {method: 'POST', mode: 'no-cors', headers: {'Content-Type': type}, body});
+      sent.push(type);
+    } catch (e) { sent.push(type + ': ' + e.message); }
+  }
+  sent.push('beacon ' + navigator.sendBeacon(api + '/v1/jobs', body));
+  const form = document.getElementById('form');
+  form.action = api + '/v1/jobs';
+  document.querySelector('iframe').onload = () => { window.__result = {text: 'sent', data: sent}; };
+  form.submit();
+})();
+</script></body></html>
+"""
+
 
 class PageServer:
     """Serves PAGE at / from its own origin, http://127.0.0.1:<port>."""
@@ -77,11 +103,12 @@ class PageServer:
     def __enter__(self):
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                page = SIMPLE_PAGE if self.path.startswith("/simple") else PAGE
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(PAGE)))
+                self.send_header("Content-Length", str(len(page)))
                 self.end_headers()
-                self.wfile.write(PAGE)
+                self.wfile.write(page)
 
             def log_message(self, *args):
                 pass
@@ -141,14 +168,14 @@ class TestCors(unittest.TestCase):
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
         return self.browser
 
-    def run_page(self, server):
+    def run_page(self, server, path="/"):
         """Opens the other origin's page against `server`; its result and console."""
         context = self.chromium().new_context()
         try:
             page = context.new_page()
             console = []
             page.on("console", lambda m: console.append(m.text))
-            page.goto("%s/?api=%s" % (self.page_server.origin, server.url))
+            page.goto("%s%s?api=%s" % (self.page_server.origin, path, server.url))
             page.wait_for_function("window.__result !== undefined", timeout=90_000)
             return page.evaluate("window.__result"), console
         finally:
@@ -221,6 +248,23 @@ class TestCors(unittest.TestCase):
             self.assertNotIn("Access-Control-Allow-Origin", r.headers)
             r = requests.get(server.url + "/v1/info", headers={"Origin": self.page_server.origin}, timeout=10)
             self.assertNotIn("Access-Control-Allow-Origin", r.headers)
+
+    def test_posts_without_a_preflight_from_an_unlisted_origin_queue_nothing(self):
+        with SdwServer(["--log-level", "debug"]) as server:
+            result, console = self.run_page(server, "/simple")
+            self.assertEqual(result["text"], "sent", "%s\nconsole: %s" % (result, console))
+            log = server.log()
+            # Chromium did send them (the server logged each), and the server refused them all.
+            self.assertGreaterEqual(log.count("POST /v1/jobs"), 4, log)
+            self.assertNotIn("POST /v1/jobs -> 202", log)
+            jobs = requests.get(server.url + "/v1/jobs", timeout=10).json()["jobs"]
+            self.assertEqual(jobs, [], "a page on another origin queued a job")
+            # A DNS-rebinding page reaches 127.0.0.1 under its own name: refused by Host.
+            r = requests.get(server.url + "/v1/info", headers={"Host": "rebound.example:%d" % server.port}, timeout=10)
+            self.assertEqual(r.status_code, 403)
+            self.assertEqual(r.json()["error"]["code"], "host_not_allowed")
+            r = requests.get(server.url + "/v1/info", headers={"Host": "localhost:%d" % server.port}, timeout=10)
+            self.assertEqual(r.status_code, 200)
 
     def test_wildcard_only_when_configured_and_preflight_needs_no_key(self):
         config = {"http": {"cors_origins": ["*"]}}

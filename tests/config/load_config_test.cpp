@@ -121,7 +121,9 @@ TEST_F(LoadConfig, ParsesEveryKeyAndResolvesPathsAgainstTheFile) {
       "auth": {"api_keys": ["k1", "k2"]},
       "output": {"dir": "out"},
       "log": {"level": "debug"},
-      "http": {"body_limit_bytes": 1024, "read_timeout_s": 1.5, "keepalive_s": 2},
+      "http": {"body_limit_bytes": 1024, "read_timeout_s": 1.5, "keepalive_s": 2,
+               "cors_origins": ["https://app.example", "*"], "allowed_hosts": ["sd.example"]},
+      "metrics": {"public": true},
       /* trailing block comment */
       "drain": {"grace_s": 0}
     })");
@@ -145,6 +147,9 @@ TEST_F(LoadConfig, ParsesEveryKeyAndResolvesPathsAgainstTheFile) {
     EXPECT_EQ(c.http.body_limit_bytes, 1024);
     EXPECT_EQ(c.http.read_timeout_s, 1.5);
     EXPECT_EQ(c.http.keepalive_s, 2.0);
+    EXPECT_EQ(c.http.cors_origins, (std::vector<std::string>{"https://app.example", "*"}));
+    EXPECT_EQ(c.http.allowed_hosts, (std::vector<std::string>{"sd.example"}));
+    EXPECT_TRUE(c.metrics.public_access);
     EXPECT_EQ(c.drain.grace_s, 0.0);
 }
 
@@ -165,7 +170,10 @@ TEST_F(LoadConfig, FlagsOverrideTheFile) {
                              "--callback-url", "http://o:1/x", "--heartbeat-interval", "0.05",
                              "--queue-capacity", "7", "--queue-workers", "3", "--output-dir", "o",
                              "--log-level", "error", "--host", "::", "--plugin-options", R"({"x": 1})",
-                             "--plugin-search-path", "s1", "--plugin-search-path", "s2"});
+                             "--plugin-search-path", "s1", "--plugin-search-path", "s2",
+                             "--cors-origin", "http://a:1", "--allowed-host", "h1", "--allowed-host", "h2"});
+    EXPECT_EQ(c.http.cors_origins, (std::vector<std::string>{"http://a:1"}));
+    EXPECT_EQ(c.http.allowed_hosts, (std::vector<std::string>{"h1", "h2"}));
     EXPECT_EQ(c.listen.port, 9100);
     EXPECT_EQ(c.listen.host, "::");
     EXPECT_EQ(c.auth.api_keys, (std::vector<std::string>{"a", "b"}));
@@ -205,6 +213,9 @@ TEST_F(LoadConfig, FileErrorsNameTheKeyPath) {
         {R"({"plugin": {"name": ""}})", "conf.json: plugin.name: expected a non-empty string, got \"\""},
         {R"({"auth": {"api_keys": ["ok", 5]}})", "conf.json: auth.api_keys[1]: expected a non-empty string, got 5"},
         {R"({"http": {"body_limit_bytes": 0}})", "conf.json: http.body_limit_bytes: expected a positive integer, got 0"},
+        {R"({"http": {"cors_origins": ["http://a/path"]}})", "conf.json: http.cors_origins[0]: expected \"*\" or an origin"},
+        {R"({"http": {"allowed_hosts": ["sd.example:8080"]}})",
+         "conf.json: http.allowed_hosts[0]: expected a host name such as sd.example.com (no scheme, port or path), got \"sd.example:8080\""},
         {R"({"drain": {"grace_s": true}})", "conf.json: drain.grace_s: expected a number >= 0, got true"},
         {R"([1, 2])", "conf.json: expected an object, got an array"},
         {"{\n  \"listen\": {\"port\": 1,}\n}", "conf.json: invalid JSON: parse error at line 2, column"},

@@ -471,6 +471,65 @@ TEST_F(HttpApi, BasicAuthTakesTheKeyAsThePassword) {
     EXPECT_EQ(a1111.header("www-authenticate"), "Basic realm=\"sd-worker\"");
 }
 
+// ---------------------------------------------------------------- cross-site requests
+
+TEST_F(HttpApi, JsonRoutesRefuseBodiesNotSentAsJson) {
+    start();
+    const std::string body = json{{"prompt", "x"}, {"steps", 1}}.dump();
+    // What a page may send without a CORS preflight: text/plain and form posts.
+    for (const char *type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"}) {
+        auto refused = http_request(port, "POST", "/v1/jobs", body, {{"Content-Type", type}});
+        EXPECT_EQ(refused.status, 415) << type;
+        EXPECT_EQ(refused.json()["error"]["code"], "unsupported_media_type") << type;
+        EXPECT_EQ(http_request(port, "POST", "/sdapi/v1/txt2img", body, {{"Content-Type", type}}).status, 415);
+        auto openai = http_request(port, "POST", "/v1/images/generations", body, {{"Content-Type", type}});
+        EXPECT_EQ(openai.status, 415);
+        EXPECT_EQ(openai.json()["error"]["type"], "invalid_request_error");
+    }
+    EXPECT_EQ(generator->calls.load(), 0);
+    EXPECT_TRUE(queue->recent_jobs().empty());
+    EXPECT_EQ(http_request(port, "POST", "/v1/jobs", body, {{"Content-Type", "Application/JSON; charset=utf-8"}}).status,
+              202);
+}
+
+TEST_F(HttpApi, StateChangingRequestsFromForeignPagesAreRefused) {
+    auto options = default_options();
+    options.api.cors_origins = {"https://app.example"};
+    start(options);
+    const std::string body = json{{"prompt", "x"}, {"steps", 1}}.dump();
+    const std::string self = "127.0.0.1:" + std::to_string(port);
+    auto foreign = http_request(port, "POST", "/v1/jobs", body, {{"Origin", "https://evil.example"}});
+    EXPECT_EQ(foreign.status, 403);
+    EXPECT_EQ(foreign.json()["error"]["code"], "origin_not_allowed");
+    EXPECT_EQ(http_request(port, "POST", "/v1/jobs", body, {{"Origin", "null"}}).status, 403);  // sandboxed, file://
+    EXPECT_TRUE(queue->recent_jobs().empty());
+    auto listed = http_request(port, "POST", "/v1/jobs", body, {{"Origin", "https://app.example"}});
+    ASSERT_EQ(listed.status, 202);
+    // The built-in UI: a same-origin page's POST carries its own origin.
+    EXPECT_EQ(http_request(port, "POST", "/v1/jobs", body, {{"Host", self}, {"Origin", "http://" + self}}).status, 202);
+    std::string id = listed.json()["job_id"];
+    EXPECT_EQ(http_request(port, "DELETE", "/v1/jobs/" + id, "", {{"Origin", "https://evil.example"}}).status, 403);
+    // Reading is not refused here: without CORS headers the browser keeps the answer from the page.
+    EXPECT_EQ(http_request(port, "GET", "/v1/jobs/" + id, "", {{"Origin", "https://evil.example"}}).status, 200);
+}
+
+TEST_F(HttpApi, AHostNotAllowedIsRefusedAgainstDnsRebinding) {
+    auto options = default_options();
+    options.api.allowed_hosts = ApiHandler::loopback_host_names();
+    options.api.allowed_hosts.push_back("sd.internal");
+    start(options);
+    const std::string port_text = std::to_string(port);
+    for (const std::string &host : std::vector<std::string>{"127.0.0.1:" + port_text, "LOCALHOST:" + port_text, "[::1]:" + port_text, "[::1]",
+                                   "localhost", "sd.internal:" + port_text})
+        EXPECT_EQ(http_request(port, "GET", "/v1/info", "", {{"Host", host}}).status, 200) << host;
+    for (const std::string &host : std::vector<std::string>{"evil.example:" + port_text, "evil.example", "127.0.0.1.evil.example",
+                                   "sd.internal.evil"}) {
+        auto refused = http_request(port, "GET", "/health", "", {{"Host", host}});
+        EXPECT_EQ(refused.status, 403) << host;
+        EXPECT_EQ(refused.json()["error"]["code"], "host_not_allowed") << host;
+    }
+}
+
 // ---------------------------------------------------------------- listing
 
 TEST_F(HttpApi, ListsTheHeldJobsNewestFirstInPages) {
