@@ -70,7 +70,9 @@ struct Config {
     } log;
 
     struct Http {
-        int64_t body_limit_bytes = 64 * 1024 * 1024;  // base64 init images and masks fit
+        // The largest legitimate request: a 2048^2 init image and mask as incompressible
+        // PNGs in base64 (~34 MB), or an OpenAI edit's image and RGBA mask (~30 MB).
+        int64_t body_limit_bytes = 40 * 1024 * 1024;
         double read_timeout_s = 30.0;
         double keepalive_s = 60.0;
         // Origins ("scheme://host[:port]") whose pages may call the API (CORS); "*" for

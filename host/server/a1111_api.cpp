@@ -3,6 +3,7 @@
 #include "image/base64.h"
 #include "image/image_resize.h"
 #include "image/png.h"
+#include "server/bounded_json.h"
 #include "server/version.h"
 
 #include <algorithm>
@@ -446,8 +447,9 @@ bool is_operation_served(const ModelDescription &model, Operation op) {
 
 A1111Job translate(std::string_view text, const ModelDescription &model, const ApiLimits &limits,
                    bool img2img) {
-    json body = json::parse(text, nullptr, false);
-    if (body.is_discarded()) refuse("", "the request body is not valid JSON");
+    auto parsed = parse_bounded_json(text);
+    if (auto *refusal = std::get_if<JsonRefusal>(&parsed)) refuse(refusal->field, refusal->message);
+    json body = std::move(std::get<json>(parsed));
     if (!body.is_object()) refuse("", "the request body must be a JSON object");
     const json &defaults = img2img ? img2img_defaults() : txt2img_defaults();
 

@@ -12,6 +12,7 @@
 // "detail" (the message), which is where A1111 clients look.
 #include "server/a1111_api.h"
 #include "server/api_handler.h"
+#include "server/bounded_json.h"
 
 #include <nlohmann/json.hpp>
 
@@ -84,7 +85,10 @@ ApiResponse ApiHandler::a1111_route(const ApiRequest &request, std::string_view 
         // Clients set options before generating (most often the checkpoint). This worker
         // serves one model and keeps no A1111 settings: a change to the checkpoint is
         // refused, anything else is accepted and has no effect.
-        json body = json::parse(request.body, nullptr, false);
+        auto parsed = parse_bounded_json(request.body);
+        if (auto *refusal = std::get_if<JsonRefusal>(&parsed))
+            return a1111_error(400, "invalid_field", refusal->message, refusal->field);
+        const json &body = std::get<json>(parsed);
         if (!body.is_object()) return a1111_error(400, "invalid_field", "the body must be a JSON object");
         if (auto it = body.find("sd_model_checkpoint"); it != body.end() && !it->is_null() && *it != model->name)
             return a1111_error(400, "invalid_field",

@@ -1,5 +1,7 @@
 #include "server/generation_request_parser.h"
 
+#include "server/bounded_json.h"
+
 #include "image/base64.h"
 #include "image/png.h"
 
@@ -255,24 +257,10 @@ const std::vector<std::string> &default_scheduler_names() {
 ParsedGeneration parse_generation_request(std::string_view body, const ModelDescription &model,
                                           const ApiLimits &limits,
                                           const std::function<uint64_t()> &random_seed) {
-    // The top-level key being read, so that a number JSON cannot hold (1e309) is
-    // refused by the field it was given for.
-    std::string key;
-    const json::parser_callback_t track_key = [&key](int depth, json::parse_event_t event, json &value) {
-        if (event == json::parse_event_t::key && depth == 1) key = value.get<std::string>();
-        return true;
-    };
-    json parsed;
+    auto parsed = parse_bounded_json(body);
+    if (auto *refusal = std::get_if<JsonRefusal>(&parsed)) return FieldError{refusal->field, refusal->message};
     try {
-        parsed = json::parse(body, track_key);
-    } catch (const json::out_of_range &) {
-        if (!key.empty()) return FieldError{key, key + " holds a number outside the range of a double"};
-        return FieldError{"", "the request body holds a number outside the range of a double"};
-    } catch (const json::exception &) {
-        return FieldError{"", "the request body is not valid JSON"};
-    }
-    try {
-        return parse(parsed, model, limits, random_seed);
+        return parse(std::get<json>(parsed), model, limits, random_seed);
     } catch (const Refusal &refusal) {
         return FieldError{refusal.field, refusal.message};
     }

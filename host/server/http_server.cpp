@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -32,6 +33,8 @@ namespace {
 
 constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr std::chrono::seconds kLingerTimeout{2};
+// Bodies from this size on are handled on the request pool, not on an I/O thread.
+constexpr size_t kOffloadBodyBytes = 256 * 1024;
 
 // What sessions share; outlives the io_context's handlers, which hold it.
 struct ServerContext {
@@ -52,6 +55,8 @@ struct ServerContext {
     // them alive; emptied by HttpServer::stop() once the I/O threads are gone.
     std::mutex awaiting_mutex;
     std::map<const void *, std::shared_ptr<void>> awaiting;
+    // Where large request bodies are decoded and validated (see kOffloadBodyBytes).
+    net::thread_pool request_pool{2};
 };
 
 using ContextPtr = std::shared_ptr<ServerContext>;
@@ -252,6 +257,28 @@ private:
         bool keep_alive = req.keep_alive();
         unsigned version = req.version();
 
+        if (api.body.size() >= kOffloadBodyBytes) {
+            // Decoding a large body (JSON, base64, PNG) takes up to a second: that happens on
+            // the request pool, so the I/O threads go on answering (/health included). Reads
+            // pause until it is answered, which keeps the responses in order.
+            awaiting_ = true;
+            auto request = std::make_shared<ApiRequest>(std::move(api));
+            net::post(ctx_->request_pool, [self = shared_from_this(), request, version, keep_alive] {
+                auto response = std::make_shared<ApiResponse>(self->handle(*request));
+                std::shared_lock lock(self->ctx_->post_mutex);
+                if (self->ctx_->io_closed) return;
+                auto executor = self->stream_.get_executor();
+                net::post(executor, [self, response, version, keep_alive] {
+                    self->awaiting_ = false;
+                    self->respond(std::move(*response), version, keep_alive);
+                });
+            });
+            return;
+        }
+        respond(handle(api), version, keep_alive);
+    }
+
+    ApiResponse handle(const ApiRequest &api) {
         ApiResponse response;
         try {
             response = ctx_->handler.handle(api);
@@ -261,7 +288,11 @@ private:
         }
         log_debug(api.method + " " + api.target + " -> " +
                   std::to_string(response.stream_job ? 200 : response.status));
+        return response;
+    }
 
+    // Sends (or streams, or awaits) the answer to the request just handled.
+    void respond(ApiResponse response, unsigned version, bool keep_alive) {
         if (response.await_job) {
             // The answer comes when the job ends. Nothing more is read meanwhile, so the
             // responses still leave in the order of their requests.
@@ -315,7 +346,6 @@ private:
             log_error(std::string("answering a synchronous request failed: ") + e.what());
             response = ApiHandler::error_response(500, "internal_error", e.what());
         }
-        awaiting_ = false;
         std::shared_ptr<void> keep_alive_while_answering;  // the context's hold on this session
         {
             std::lock_guard lock(ctx_->awaiting_mutex);
@@ -325,9 +355,8 @@ private:
                 ctx_->awaiting.erase(held);
             }
         }
-        if (!keep_alive) no_more_reads_ = true;
-        enqueue({make_response(std::move(response), version, keep_alive), nullptr, 0, {}, version});
-        if (queue_.size() < ctx_->options.max_pipelined) do_read();
+        awaiting_ = false;
+        respond(std::move(response), version, keep_alive);
     }
 
     std::shared_ptr<http::response<http::string_body>> make_response(ApiResponse api,
@@ -579,6 +608,8 @@ void HttpServer::stop() {
     impl_->ioc.stop();
     for (auto &thread : impl_->threads)
         if (thread.joinable() && thread.get_id() != std::this_thread::get_id()) thread.join();
+    impl_->ctx->request_pool.stop();  // requests not yet handled are dropped with their sessions
+    impl_->ctx->request_pool.join();
     {
         // Sessions still awaiting a job go now, while the io_context they belong to exists.
         std::map<const void *, std::shared_ptr<void>> awaiting;

@@ -2,6 +2,7 @@
 
 #include "image/base64.h"
 #include "image/png.h"
+#include "server/bounded_json.h"
 #include "server/multipart_form.h"
 
 #include <nlohmann/json.hpp>
@@ -171,12 +172,10 @@ bool offers(const ModelDescription &model, Operation op) {
 }
 
 OpenAiImageJob translate_generation(std::string_view json_body, const ModelDescription &) {
-    json body;
-    try {
-        body = json::parse(json_body);
-    } catch (const json::exception &) {
-        refuse("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.");
-    }
+    auto parsed = parse_bounded_json(json_body);
+    if (auto *refusal = std::get_if<JsonRefusal>(&parsed))
+        refuse(refusal->field, "invalid_json", "We could not parse the JSON body of your request: " + refusal->message + ".");
+    json body = std::move(std::get<json>(parsed));
     if (!body.is_object()) refuse("", "invalid_json", "The request body must be a JSON object.");
     const Fields fields = fields_from_json(body);
     OpenAiImageJob job;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -469,6 +470,42 @@ TEST_F(HttpApi, BasicAuthTakesTheKeyAsThePassword) {
     auto a1111 = http_request(port, "GET", "/sdapi/v1/progress");
     EXPECT_EQ(a1111.status, 401);
     EXPECT_EQ(a1111.header("www-authenticate"), "Basic realm=\"sd-worker\"");
+}
+
+TEST_F(HttpApi, DeeplyNestedBodiesAreRefusedOnEveryJsonRoute) {
+    start();
+    const std::string brackets(512 * 1024, '[');  // the reported freeze, at the fixture's body limit
+    for (const char *route : {"/v1/jobs", "/sdapi/v1/txt2img", "/v1/images/generations"}) {
+        auto refused = http_request(port, "POST", route, brackets);
+        EXPECT_EQ(refused.status, 400) << route;
+        EXPECT_NE(refused.body.find("deeper than 32"), std::string::npos) << route << ": " << refused.body;
+    }
+    auto nested = http_request(port, "POST", "/v1/jobs", R"({"prompt": "x", "extra": )" + std::string(40, '[') + "]");
+    EXPECT_EQ(nested.status, 400);
+    EXPECT_EQ(nested.json()["error"]["field"], "extra");
+    EXPECT_EQ(generator->calls.load(), 0);
+}
+
+TEST_F(HttpApi, LargeBodiesAreHandledOffTheIoThreadsAndAnsweredInOrder) {
+    start();
+    // Noise does not compress: a PNG of ~390 KB, past the 256 KiB from which bodies go to
+    // the request pool.
+    Image noise{360, 360, 3, {}};
+    std::mt19937 rng(3);
+    for (size_t i = 0; i < 360u * 360u * 3u; ++i) noise.pixels.push_back(static_cast<uint8_t>(rng()));
+    std::string body = json{{"prompt", "x"}, {"operation", "img2img"}, {"steps", 1},
+                            {"init_image", base64_encode(encode_png(noise))}}
+                           .dump();
+    ASSERT_GT(body.size(), 256u * 1024u);
+    std::string requests = "POST /v1/jobs HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body +
+                           "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    std::string answer = test::raw_exchange(port, requests, 10s);
+    size_t accepted = answer.find("HTTP/1.1 202");
+    size_t health = answer.find("{\"status\":\"ok\"}");
+    ASSERT_NE(accepted, std::string::npos) << answer.substr(0, 300);
+    ASSERT_NE(health, std::string::npos) << answer.substr(0, 300);
+    EXPECT_LT(accepted, health);
 }
 
 // ---------------------------------------------------------------- cross-site requests

@@ -327,12 +327,19 @@ TEST(OpenAiGeneration, UnsupportedValuesAreRefusedByName) {
 }
 
 TEST(OpenAiGeneration, BodiesThatAreNotJsonObjects) {
-    for (const char *body : {"", "not json", "[1, 2]", "\"prompt\"", "null", "{\"prompt\": ", "{\"n\": 1e999}"}) {
+    for (const char *body : {"", "not json", "[1, 2]", "\"prompt\"", "null", "{\"prompt\": "}) {
         const OpenAiError error = generation_error(std::string(body));
         EXPECT_EQ(error.status, 400) << body;
         EXPECT_EQ(error.param, "") << body;
         EXPECT_EQ(error.code, "invalid_json") << body;
     }
+    // A number beyond a double is blamed on its field; nesting past the bound on the body.
+    const OpenAiError overflow = generation_error(std::string("{\"n\": 1e999}"));
+    EXPECT_EQ(overflow.param, "n");
+    EXPECT_EQ(overflow.code, "invalid_json");
+    const OpenAiError deep = generation_error(std::string(1000, '['));
+    EXPECT_EQ(deep.param, "");
+    EXPECT_NE(deep.message.find("deeper than 32"), std::string::npos) << deep.message;
 }
 
 TEST(OpenAiGeneration, AModelWithoutTxt2imgIsRefusedByTheNativeParser) {
