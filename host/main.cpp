@@ -161,6 +161,9 @@ int run(const Config &config) {
     }
     server.handle_signals();
     if (heartbeat) {
+        // Every change of the queue's figures is a beat. The drain reaches the heartbeat
+        // this way too: HttpServer::begin_drain sets the phase to draining and then has the
+        // queue cancel its queued jobs, which notifies (tests/heartbeat/worker_heartbeat_test).
         queue.set_observer([&heartbeat, &state](const QueueStats &stats) {
             heartbeat->notify(worker_state(state.phase(), stats));
         });

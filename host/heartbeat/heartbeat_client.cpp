@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace sdw {
@@ -61,24 +62,59 @@ struct HeartbeatClient::Impl {
         return heartbeat_message(event, options.worker_id, ++sequence, current, snap, uptime).dump();
     }
 
+    // Best effort: the orchestrator learns at once that this worker is gone, also when
+    // the regular beats were backing off. A poster of its own, because stop() cancels
+    // `poster` and may do so after this thread got here: the final message is bounded by
+    // its own deadline instead. Within that deadline a failed attempt (e.g. refused while
+    // the orchestrator restarts) is retried every 100 ms with the same body, so the same
+    // sequence number: a receiver can tell a repeat from a new message.
+    void send_final_message() {
+        const auto deadline = Clock::now() + to_ms(options.final_beat_timeout_s);
+        const std::string message = body(HeartbeatEvent::stopped, WorkerState::stopped);
+        HttpPoster final_poster;
+        std::string error;
+        int attempts = 0;
+        while (true) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            if (left.count() <= 0) break;
+            ++attempts;
+            if (final_poster.post(options.url, message, left, &error)) {
+                ++sent;
+                return;
+            }
+            ++failed;
+            const auto pause = std::min<Clock::duration>(std::chrono::milliseconds(100), deadline - Clock::now());
+            if (pause > Clock::duration::zero()) std::this_thread::sleep_for(pause);
+        }
+        log("debug", "final \"stopped\" message not delivered after " + std::to_string(attempts) +
+                         " attempt(s) (" + (attempts > 0 ? error : std::string("no time left")) + ")");
+    }
+
     void run() {
         bool registered = false;
         int consecutive_failures = 0;
         Clock::time_point next_due = Clock::now();  // register at once
         const auto interval = to_ms(options.interval_s);
         const auto timeout = to_ms(options.request_timeout_s);
+        // The state of the last message attempted (delivered or not): a requested beat
+        // whose state differs from it is a state change, sent at once even while backing
+        // off; any other requested beat waits for the retry when backing off.
+        std::optional<WorkerState> last_attempted;
 
         while (true) {
             WorkerState current;
             {
                 std::unique_lock lock(mutex);
                 wake.wait_until(lock, next_due, [&] {
-                    return stopping.load() || (beat_requested && consecutive_failures == 0) || Clock::now() >= next_due;
+                    return stopping.load() ||
+                           (beat_requested && (consecutive_failures == 0 || state != last_attempted)) ||
+                           Clock::now() >= next_due;
                 });
                 if (stopping) break;
                 beat_requested = false;
                 current = state;
             }
+            last_attempted = current;
             const HeartbeatEvent event = registered ? HeartbeatEvent::heartbeat : HeartbeatEvent::register_worker;
             std::string error;
             const bool ok = poster.post(options.url, body(event, current), timeout, &error,
@@ -107,16 +143,7 @@ struct HeartbeatClient::Impl {
                     " failed (" + error + "); retrying in " + std::to_string(backoff_s) + " s");
         }
 
-        // Best effort: the orchestrator learns at once that this worker is gone. A poster of
-        // its own, because stop() cancels `poster` and may do so after this thread got here:
-        // the final message is bounded by its own deadline instead.
-        HttpPoster final_poster;
-        std::string error;
-        if (final_poster.post(options.url, body(HeartbeatEvent::stopped, WorkerState::stopped),
-                        to_ms(options.final_beat_timeout_s), &error))
-            ++sent;
-        else
-            log("debug", "final \"stopped\" message not delivered (" + error + ")");
+        send_final_message();
     }
 };
 

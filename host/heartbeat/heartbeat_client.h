@@ -5,6 +5,11 @@
 // Failures (refused, timed out, non-2xx) are logged and retried with exponential
 // backoff (initial_backoff_s doubling up to max_backoff_s); the first success after
 // failures is logged too. A register that never succeeded is retried as "register".
+// A state change is not held back by the backoff: it is attempted at once (once; if
+// that attempt fails too, the backoff goes on and the next retry carries the state),
+// so an orchestrator that comes back hears "draining" when it happens, not up to
+// max_backoff_s later. A beat in flight is not cancelled for it: the change goes out
+// when that one ends (within request_timeout_s).
 // Every message carries a sequence number that increases by one per message sent.
 //
 // Threading: every public member is thread-safe. The snapshot callback runs on the
@@ -29,7 +34,7 @@ struct HeartbeatOptions {
     double request_timeout_s = 5.0;    // resolve + connect + write + read, per attempt
     double initial_backoff_s = 0.5;
     double max_backoff_s = 30.0;
-    double final_beat_timeout_s = 1.0; // for the "stopped" message sent by stop()
+    double final_beat_timeout_s = 1.0; // for the "stopped" message sent by stop(), retries included
     // level is "debug", "info", "warn" or "error"; default: one line on stderr.
     std::function<void(std::string_view level, const std::string &message)> log;
 };
@@ -46,16 +51,22 @@ public:
     // Starts the thread, which sends "register" at once. Idempotent.
     void start(WorkerState initial_state = WorkerState::loading);
 
-    // Records the new state and wakes the thread to send a beat now (unless it is
-    // backing off after failures, in which case the next retry carries the new state).
+    // Records the state and wakes the thread to send a beat now. When the state differs
+    // from that of the last message attempted, the beat goes out at once even while
+    // backing off after failures; the same state again is treated as notify().
     // Never blocks on the network.
     void notify(WorkerState state);
-    // Wakes the thread to send a beat now, with the current state (e.g. new progress).
+    // Wakes the thread to send a beat now with the current state (e.g. new progress),
+    // unless it is backing off after failures: then the next retry carries it (progress
+    // does not get to hammer an orchestrator that is down).
     void notify();
 
-    // Cancels the request in flight, sends one "stopped" message (state "stopped")
-    // within final_beat_timeout_s, joins the thread. Returns within about
-    // final_beat_timeout_s even when the receiver hangs. Idempotent.
+    // Cancels the request in flight (a beat not yet sent is superseded), then sends the
+    // final "stopped" message (state "stopped"), whether or not the client was backing
+    // off: attempts with one body (one sequence number), retried every 100 ms while
+    // they fail, until one is answered 2xx or final_beat_timeout_s has passed. Joins
+    // the thread: returns within about final_beat_timeout_s even when the receiver
+    // hangs or is down. Idempotent.
     void stop();
 
     WorkerState state() const;

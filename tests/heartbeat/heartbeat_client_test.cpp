@@ -247,7 +247,122 @@ TEST(HeartbeatClient, StopIsBoundedWhenNothingListens) {
     std::this_thread::sleep_for(50ms);
     const auto stop_start = Clock::now();
     client.stop();
-    EXPECT_LT(Clock::now() - stop_start, 500ms);
+    // The refused "stopped" message is retried until final_beat_timeout_s (0.3 s), no longer.
+    EXPECT_LT(Clock::now() - stop_start, 1500ms);
+    EXPECT_EQ(log.count("debug", "final \"stopped\" message not delivered"), 1);
+}
+
+// The client of these tests is backing off with a 2 s backoff after one failed beat:
+// the receiver went away and the first beat that found it gone failed.
+HeartbeatOptions backing_off_options(const HeartbeatReceiver &receiver, LogCapture &log) {
+    HeartbeatOptions options = options_for(receiver, 60.0, log);
+    options.initial_backoff_s = 2.0;
+    options.max_backoff_s = 2.0;
+    options.final_beat_timeout_s = 2.0;
+    return options;
+}
+
+void fail_once_after_registering(HeartbeatClient &client, HeartbeatReceiver &receiver) {
+    client.start(WorkerState::ready);
+    ASSERT_TRUE(receiver.wait_for(at_least(1), 5s));
+    receiver.close();
+    client.notify();  // no failure yet: sent at once, refused
+    wait_until([&] { return client.failures() >= 1; }, 5000ms);
+    ASSERT_EQ(client.failures(), 1u);
+}
+
+TEST(HeartbeatClient, AStateChangeBypassesTheBackoffWhenTheReceiverComesBack) {
+    HeartbeatReceiver receiver;
+    LogCapture log;
+    HeartbeatClient client(backing_off_options(receiver, log), sample_snapshot);
+    fail_once_after_registering(client, receiver);
+
+    // Still down: the change is attempted at once all the same (and fails).
+    const auto busy_at = Clock::now();
+    client.notify(WorkerState::busy);
+    wait_until([&] { return client.failures() >= 2; }, 5000ms);
+    EXPECT_EQ(client.failures(), 2u);
+    EXPECT_LT(Clock::now() - busy_at, 500ms);  // not after the 2 s backoff
+
+    // Back: "draining" arrives now, not when the backoff is over.
+    receiver.reopen();
+    const auto notified = Clock::now();
+    client.notify(WorkerState::draining);
+    ASSERT_TRUE(receiver.wait_for(at_least(2), 5s));
+    const Posts posts = receiver.posts();
+    EXPECT_EQ(posts[1].body["event"], "heartbeat");
+    EXPECT_EQ(posts[1].body["state"], "draining");
+    EXPECT_EQ(posts[1].body["sequence"], 4);  // register, two refused, this one
+    EXPECT_LT(posts[1].at - notified, 500ms);
+    wait_until([&] { return client.messages_sent() >= 2; }, 5000ms);  // logged once answered
+    EXPECT_EQ(log.count("info", "reachable again after 2 failed"), 1);
+
+    client.stop();
+    ASSERT_EQ(receiver.posts().size(), 3u);
+    EXPECT_EQ(receiver.posts()[2].body["event"], "stopped");
+}
+
+TEST(HeartbeatClient, ABeatWithoutAStateChangeWaitsOutTheBackoff) {
+    HeartbeatReceiver receiver;
+    LogCapture log;
+    HeartbeatClient client(backing_off_options(receiver, log), sample_snapshot);
+    fail_once_after_registering(client, receiver);
+    receiver.reopen();
+    const auto notified = Clock::now();
+    client.notify();                   // progress
+    client.notify(WorkerState::ready);  // the state the refused beat carried
+    // Nothing goes out before the retry (2 s after the failure)...
+    std::this_thread::sleep_for(1s);
+    EXPECT_EQ(receiver.posts().size(), 1u);
+    // ...which comes, and carries the current state.
+    ASSERT_TRUE(receiver.wait_for(at_least(2), 10s));
+    const ReceivedPost retry = receiver.posts()[1];
+    EXPECT_EQ(retry.body["state"], "ready");
+    EXPECT_GE(retry.at - notified, 1500ms);
+    EXPECT_EQ(client.failures(), 1u);
+}
+
+TEST(HeartbeatClient, StopSendsStoppedWhileBackingOff) {
+    HeartbeatReceiver receiver;
+    LogCapture log;
+    HeartbeatOptions options = backing_off_options(receiver, log);
+    options.initial_backoff_s = options.max_backoff_s = 30.0;
+    HeartbeatClient client(options, sample_snapshot);
+    fail_once_after_registering(client, receiver);
+    receiver.reopen();
+    const auto stop_start = Clock::now();
+    client.stop();
+    EXPECT_LT(Clock::now() - stop_start, 2s);  // final_beat_timeout_s, not the 30 s backoff
+    const Posts posts = receiver.posts();
+    ASSERT_EQ(posts.size(), 2u);
+    EXPECT_EQ(posts[1].body["event"], "stopped");
+    EXPECT_EQ(posts[1].body["state"], "stopped");
+    EXPECT_EQ(posts[1].body["sequence"], 3);
+}
+
+TEST(HeartbeatClient, StopRetriesTheStoppedMessageWhileTheReceiverComesBack) {
+    HeartbeatReceiver receiver;
+    LogCapture log;
+    HeartbeatOptions options = backing_off_options(receiver, log);
+    options.final_beat_timeout_s = 5.0;
+    HeartbeatClient client(options, sample_snapshot);
+    fail_once_after_registering(client, receiver);
+    // Down when stop() begins, back 300 ms later: within final_beat_timeout_s.
+    std::thread comes_back([&] {
+        std::this_thread::sleep_for(300ms);
+        receiver.reopen();
+    });
+    const auto stop_start = Clock::now();
+    client.stop();
+    const auto took = Clock::now() - stop_start;
+    comes_back.join();
+    const Posts posts = receiver.posts();
+    ASSERT_EQ(posts.size(), 2u);
+    EXPECT_EQ(posts[1].body["event"], "stopped");
+    EXPECT_EQ(posts[1].body["sequence"], 3);  // the refused attempts were the same message
+    EXPECT_GE(took, 250ms);
+    EXPECT_LT(took, 4s);  // returns once delivered, not at the deadline
+    EXPECT_GE(client.failures(), 2u);  // the first beat and at least one refused "stopped"
 }
 
 TEST(HeartbeatClient, DestructorStopsAndNeverStartedSendsNothing) {
