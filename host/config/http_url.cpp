@@ -32,8 +32,11 @@ bool parse_into(std::string_view url, HttpUrl &out, std::string *why) {
     const size_t path_start = rest.find_first_of("/?");
     std::string_view authority = rest.substr(0, path_start);
     if (path_start != std::string_view::npos) {
-        out.target = std::string(rest.substr(path_start));
-        if (out.target.front() == '?') out.target.insert(0, "/");
+        // Appended, not insert(0, "/") or "/" + ...: GCC 12 warns a false -Wrestrict on those at -O2.
+        const std::string_view target = rest.substr(path_start);
+        out.target.clear();
+        if (target.front() == '?') out.target.push_back('/');
+        out.target.append(target);
     }
     if (authority.find('@') != std::string_view::npos) return fail(why, "URL must not contain user info ('@')");
 
