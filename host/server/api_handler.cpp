@@ -555,10 +555,46 @@ ApiResponse ApiHandler::stream(const JobPtr &job, const ApiRequest &request,
         response.content_type.clear();
         return response;
     }
+    // Each stream holds a connection and, while it writes, its batch of events: bounded
+    // per job and in all (the counts may run over by the streams being opened right now).
+    size_t streams = 0, on_job = 0;
+    {
+        std::lock_guard lock(streams_mutex_);
+        streams = open_streams_;
+        auto it = streams_per_job_.find(job->id());
+        on_job = it == streams_per_job_.end() ? 0 : it->second;
+    }
+    if (streams >= options_.max_streams || on_job >= options_.max_streams_per_job) {
+        ApiResponse refused = error_response(
+            429, "too_many_streams",
+            streams >= options_.max_streams
+                ? std::to_string(streams) + " event streams are open, the most this server keeps"
+                : "this job has " + std::to_string(on_job) + " event streams open, the most one job may have");
+        refused.headers.emplace_back("Retry-After", "5");
+        return refused;
+    }
     ApiResponse response;
     response.stream_job = job;
     response.stream_after_id = after;
     return response;
+}
+
+void ApiHandler::stream_opened(const std::string &job_id) {
+    std::lock_guard lock(streams_mutex_);
+    ++open_streams_;
+    ++streams_per_job_[job_id];
+}
+
+void ApiHandler::stream_closed(const std::string &job_id) {
+    std::lock_guard lock(streams_mutex_);
+    --open_streams_;
+    auto it = streams_per_job_.find(job_id);
+    if (it != streams_per_job_.end() && --it->second == 0) streams_per_job_.erase(it);
+}
+
+size_t ApiHandler::open_streams() const {
+    std::lock_guard lock(streams_mutex_);
+    return open_streams_;
 }
 
 ApiResponse ApiHandler::image(const JobPtr &job, const std::string &file) {

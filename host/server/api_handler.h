@@ -35,6 +35,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstddef>
+#include <map>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -90,6 +91,9 @@ struct ApiOptions {
     // A server bound to a loopback address lists the loopback names (and what the
     // config adds), so a DNS-rebinding page cannot reach it under a name of its own.
     std::vector<std::string> allowed_hosts;
+    // Event streams: at most this many open at once, and per job (429 too_many_streams).
+    size_t max_streams = 1024;
+    size_t max_streams_per_job = 64;
     std::shared_ptr<Metrics> metrics;  // nullptr: no /metrics
     bool metrics_public = false;       // /metrics without an API key
 };
@@ -100,6 +104,12 @@ public:
     // Routes the request, then adds the CORS headers its Origin is allowed, and counts it
     // in the metrics by route template.
     ApiResponse handle(const ApiRequest &request);
+
+    // Event streams open now, in all and per job: each SSE session counts itself in
+    // and out; stream() refuses new ones beyond ApiOptions::max_streams(_per_job).
+    void stream_opened(const std::string &job_id);
+    void stream_closed(const std::string &job_id);
+    size_t open_streams() const;
 
     // Responses for refusals made before a request reaches handle().
     static ApiResponse error_response(int status, const std::string &code,
@@ -158,6 +168,9 @@ private:
     ApiOptions options_;
     JobQueue &queue_;
     ServiceState &state_;
+    mutable std::mutex streams_mutex_;
+    size_t open_streams_ = 0;
+    std::map<std::string, size_t> streams_per_job_;
     std::mutex seed_mutex_;
     std::mt19937_64 seed_rng_;
 };

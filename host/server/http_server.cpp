@@ -46,7 +46,6 @@ struct ServerContext {
     }
     const ServerOptions options;
     ApiHandler handler;
-    std::atomic<size_t> open_streams{0};
     // Job events are appended on worker threads and posted to stream strands; once
     // the io_context is stopping nothing may be posted to it any more.
     std::shared_mutex post_mutex;
@@ -73,7 +72,7 @@ public:
                unsigned version, const std::vector<std::pair<std::string, std::string>> &headers)
         : stream_(std::move(stream)), timer_(stream_.get_executor()), ctx_(std::move(ctx)),
           job_(std::move(job)), last_sent_(after_id) {
-        ++ctx_->open_streams;
+        ctx_->handler.stream_opened(job_->id());
         header_.version(version);
         header_.result(http::status::ok);
         header_.set(http::field::server, server_header(*ctx_));
@@ -87,10 +86,20 @@ public:
 
     ~SseSession() {
         if (token_) job_->events().unsubscribe(token_);
-        --ctx_->open_streams;
+        ctx_->handler.stream_closed(job_->id());
     }
 
     void start() {
+        // Subscribed at once, so no event appended while the header is written is missed;
+        // pump() waits for the header.
+        token_ = job_->events().subscribe(
+            [weak = weak_from_this(), ctx = ctx_, executor = stream_.get_executor()] {
+                std::shared_lock lock(ctx->post_mutex);
+                if (ctx->io_closed) return;
+                net::post(executor, [weak] {
+                    if (auto self = weak.lock()) self->pump();
+                });
+            });
         serializer_.emplace(header_);
         stream_.expires_after(ctx_->options.request_timeout);
         http::async_write_header(stream_, *serializer_,
@@ -101,28 +110,30 @@ private:
     void on_header(beast::error_code ec, size_t) {
         if (ec) return close();
         stream_.expires_never();  // a stream may be quiet for long; writes set their own
-        token_ = job_->events().subscribe(
-            [weak = weak_from_this(), ctx = ctx_, executor = stream_.get_executor()] {
-                std::shared_lock lock(ctx->post_mutex);
-                if (ctx->io_closed) return;
-                net::post(executor, [weak] {
-                    if (auto self = weak.lock()) self->pump();
-                });
-            });
+        header_sent_ = true;
         arm_keepalive();
         pump();
     }
 
+    // A batch of frames to write: owned text, and for each event whose data needs no
+    // reframing, that data itself, shared with the log and every other subscriber (a
+    // completed event's base64 images are not copied per stream).
+    struct Piece {
+        std::string text;
+        JobEventPtr data_of;  // set: then event->data and "\n\n" follow `text`
+    };
+
     void pump() {
-        if (writing_ || closing_ || done_) return;
+        if (!header_sent_ || writing_ || closing_ || done_) return;
         auto events = job_->events().events_after(last_sent_);
         if (events.empty()) return;
-        out_.clear();
+        pieces_.clear();
         for (const auto &event : events) {
-            out_ += format_sse_event(*event);
+            if (auto head = format_sse_head(*event)) pieces_.push_back({std::move(*head), event});
+            else pieces_.push_back({format_sse_event(*event), nullptr});
             last_sent_ = event->id;
             if (event->terminal) {
-                out_ += format_sse_done();
+                pieces_.push_back({format_sse_done(), nullptr});
                 closing_ = true;
                 break;
             }
@@ -131,9 +142,18 @@ private:
     }
 
     void write() {
+        static constexpr std::string_view kEnd = "\n\n";
+        buffers_.clear();
+        for (const Piece &piece : pieces_) {
+            buffers_.push_back(net::buffer(piece.text));
+            if (piece.data_of) {
+                buffers_.push_back(net::buffer(piece.data_of->data));
+                buffers_.push_back(net::buffer(kEnd.data(), kEnd.size()));
+            }
+        }
         writing_ = true;
-        stream_.expires_after(ctx_->options.request_timeout);
-        net::async_write(stream_, net::buffer(out_),
+        stream_.expires_after(ctx_->options.request_timeout);  // a reader that stalls is cut
+        net::async_write(stream_, buffers_,
                          beast::bind_front_handler(&SseSession::on_write, shared_from_this()));
     }
 
@@ -156,7 +176,7 @@ private:
         // event means this stream cannot deliver it (it never should; this is the bound).
         if (!writing_ && job_->events().closed() && last_sent_ >= job_->events().last_id()) return close();
         if (!writing_) {
-            out_ = format_sse_comment("keep-alive");
+            pieces_.assign(1, Piece{format_sse_comment("keep-alive"), nullptr});
             write();
         }
         arm_keepalive();
@@ -180,7 +200,9 @@ private:
     uint64_t token_ = 0;
     http::response<http::empty_body> header_;
     std::optional<http::response_serializer<http::empty_body>> serializer_;
-    std::string out_;
+    std::vector<Piece> pieces_;
+    std::vector<net::const_buffer> buffers_;
+    bool header_sent_ = false;
     bool writing_ = false;
     bool closing_ = false;  // the terminal event is written or being written
     bool done_ = false;
@@ -583,7 +605,7 @@ void HttpServer::drain_worker() {
     stop();
 }
 
-size_t HttpServer::open_streams() const { return impl_->ctx->open_streams.load(); }
+size_t HttpServer::open_streams() const { return impl_->ctx->handler.open_streams(); }
 
 void HttpServer::wait() {
     std::unique_lock lock(stop_mutex_);

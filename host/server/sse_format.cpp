@@ -28,6 +28,15 @@ std::string format_sse_event(const JobEvent &event) {
     return out;
 }
 
+std::optional<std::string> format_sse_head(const JobEvent &event) {
+    if (event.data.find_first_of("\r\n") != std::string::npos) return std::nullopt;
+    std::string out;
+    out.append("id: ").append(std::to_string(event.id)).push_back('\n');
+    if (!event.name.empty()) append_lines(out, "event", event.name);
+    out.append("data: ");
+    return out;
+}
+
 std::string format_sse_comment(std::string_view text) {
     std::string out;
     append_lines(out, "", text);

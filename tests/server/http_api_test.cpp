@@ -607,6 +607,34 @@ TEST_F(HttpApi, ListsTheHeldJobsNewestFirstInPages) {
 
 // ---------------------------------------------------------------- SSE behaviour
 
+TEST_F(HttpApi, StreamsAreLimitedPerJobAndInAll) {
+    auto options = default_options();
+    options.api.max_streams_per_job = 2;
+    options.api.max_streams = 3;
+    start(options);
+    generator->hold();
+    std::string first = submit({{"prompt", "x"}, {"steps", 2}});
+    std::string second = submit({{"prompt", "y"}, {"steps", 2}});
+    auto open = [&](const std::string &id) {
+        return std::async(std::launch::async, [this, id] { return read_sse(port, "/v1/jobs/" + id + "/stream", {}, 10s); });
+    };
+    std::vector<std::future<test::SseResult>> streams;
+    streams.push_back(open(first));
+    streams.push_back(open(first));
+    ASSERT_TRUE(eventually([&] { return server->open_streams() == 2; }));
+    auto per_job = read_sse(port, "/v1/jobs/" + first + "/stream", {}, 5s);
+    EXPECT_EQ(per_job.status, 429) << per_job.raw;
+    EXPECT_NE(per_job.raw.find("too_many_streams"), std::string::npos) << per_job.raw;
+    streams.push_back(open(second));
+    ASSERT_TRUE(eventually([&] { return server->open_streams() == 3; }));
+    auto in_all = read_sse(port, "/v1/jobs/" + second + "/stream", {}, 5s);
+    EXPECT_EQ(in_all.status, 429) << in_all.raw;
+    generator->release();
+    for (auto &stream : streams) EXPECT_EQ(names(stream.get()).back(), "message");  // [DONE] after the end
+    ASSERT_TRUE(eventually([&] { return server->open_streams() == 0; }));
+    EXPECT_EQ(read_sse(port, "/v1/jobs/" + first + "/stream", {}, 5s).status, 200);  // a replay, once room is free
+}
+
 TEST_F(HttpApi, ManySubscribersOfOneJobSeeTheSameEvents) {
     start();
     generator->hold();

@@ -19,6 +19,17 @@ TEST(SseFormat, SplitsMultiLineDataIntoSeveralDataLines) {
     EXPECT_EQ(format_sse_event({3, "x", "end\n", false}), "id: 3\nevent: x\ndata: end\ndata: \n\n");
 }
 
+TEST(SseFormat, TheHeadFramesSingleLineDataExactlyAsTheWholeEventDoes) {
+    for (const JobEvent &event : {JobEvent{7, "progress", R"({"step":1})", false, false},
+                                  JobEvent{8, "completed", "", true, false}, JobEvent{9, "", "x", false, false}}) {
+        auto head = format_sse_head(event);
+        ASSERT_TRUE(head) << event.name;
+        EXPECT_EQ(*head + event.data + "\n\n", format_sse_event(event));
+    }
+    EXPECT_FALSE(format_sse_head({1, "x", "a\nb", false, false}));
+    EXPECT_FALSE(format_sse_head({1, "x", "a\r", false, false}));
+}
+
 TEST(SseFormat, ABrowserParserRecoversTheOriginalEvent) {
     const std::string data = "line one\nline two\r\n\nline four";
     test::SseParser parser;
