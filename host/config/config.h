@@ -82,6 +82,10 @@ struct Config {
         // a server bound to a loopback address accepts alone (DNS rebinding). Bound
         // elsewhere, a non-empty list is enforced too; empty: any Host.
         std::vector<std::string> allowed_hosts;
+        // Open connections at most, in all and from one client address; beyond them a few
+        // more are answered for /health and /ready only, the rest closed at once.
+        int64_t max_connections = 512;
+        int64_t max_connections_per_address = 128;
         bool operator==(const Http &) const = default;
     } http;
 

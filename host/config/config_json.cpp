@@ -201,7 +201,13 @@ bool valid_cors_origin(const std::string &origin, std::string *why) {
 }
 
 void read_http(Config::Http &out, const json &v, const Reader &r) {
-    r.expect_object(v, "http", {"body_limit_bytes", "read_timeout_s", "keepalive_s", "cors_origins", "allowed_hosts"});
+    r.expect_object(v, "http", {"body_limit_bytes", "read_timeout_s", "keepalive_s", "cors_origins", "allowed_hosts",
+                                "max_connections", "max_connections_per_address"});
+    if (v.contains("max_connections"))
+        out.max_connections = r.integer(v["max_connections"], "http.max_connections", 1, 1000000, "an integer in 1..1000000");
+    if (v.contains("max_connections_per_address"))
+        out.max_connections_per_address = r.integer(v["max_connections_per_address"], "http.max_connections_per_address",
+                                                    1, 1000000, "an integer in 1..1000000");
     if (v.contains("body_limit_bytes"))
         out.body_limit_bytes = r.integer(v["body_limit_bytes"], "http.body_limit_bytes", 1,
                                          std::numeric_limits<int64_t>::max(), "a positive integer");
@@ -295,7 +301,9 @@ json config_to_json(const Config &c) {
           {"read_timeout_s", c.http.read_timeout_s},
           {"keepalive_s", c.http.keepalive_s},
           {"cors_origins", c.http.cors_origins},
-          {"allowed_hosts", c.http.allowed_hosts}}},
+          {"allowed_hosts", c.http.allowed_hosts},
+          {"max_connections", c.http.max_connections},
+          {"max_connections_per_address", c.http.max_connections_per_address}}},
         {"metrics", {{"public", c.metrics.public_access}}},
         {"drain", {{"grace_s", c.drain.grace_s}}},
     };

@@ -56,6 +56,7 @@ struct ServerContext {
     std::map<const void *, std::shared_ptr<void>> awaiting;
     // Where large request bodies are decoded and validated (see kOffloadBodyBytes).
     net::thread_pool request_pool{2};
+    std::shared_ptr<ConnectionLimiter> connections = std::make_shared<ConnectionLimiter>(options.connections);
 };
 
 using ContextPtr = std::shared_ptr<ServerContext>;
@@ -68,10 +69,11 @@ std::string server_header(const ServerContext &ctx) {
 // HTTP session hands it over.
 class SseSession : public std::enable_shared_from_this<SseSession> {
 public:
-    SseSession(beast::tcp_stream &&stream, ContextPtr ctx, JobPtr job, uint64_t after_id,
-               unsigned version, const std::vector<std::pair<std::string, std::string>> &headers)
+    SseSession(beast::tcp_stream &&stream, ContextPtr ctx, ConnectionLimiter::SlotPtr slot, JobPtr job,
+               uint64_t after_id, unsigned version,
+               const std::vector<std::pair<std::string, std::string>> &headers)
         : stream_(std::move(stream)), timer_(stream_.get_executor()), ctx_(std::move(ctx)),
-          job_(std::move(job)), last_sent_(after_id) {
+          slot_(std::move(slot)), job_(std::move(job)), last_sent_(after_id) {
         ctx_->handler.stream_opened(job_->id());
         header_.version(version);
         header_.result(http::status::ok);
@@ -195,6 +197,7 @@ private:
     beast::tcp_stream stream_;
     net::steady_timer timer_;
     ContextPtr ctx_;
+    ConnectionLimiter::SlotPtr slot_;  // the connection's, taken over from its HTTP session
     JobPtr job_;
     uint64_t last_sent_;
     uint64_t token_ = 0;
@@ -211,8 +214,9 @@ private:
 // One HTTP/1.1 connection: reads requests, answers them in order.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
 public:
-    HttpSession(tcp::socket &&socket, ContextPtr ctx)
-        : stream_(std::move(socket)), ctx_(std::move(ctx)) {}
+    // `reserve_only`: a connection over the limits, answered only for /health and /ready.
+    HttpSession(tcp::socket &&socket, ContextPtr ctx, ConnectionLimiter::SlotPtr slot, bool reserve_only)
+        : stream_(std::move(socket)), ctx_(std::move(ctx)), slot_(std::move(slot)), reserve_only_(reserve_only) {}
 
     void run() {
         net::dispatch(stream_.get_executor(),
@@ -279,6 +283,19 @@ private:
         bool keep_alive = req.keep_alive();
         unsigned version = req.version();
 
+        if (reserve_only_) {
+            // Over the connection limits: the probes are answered, the rest is told why.
+            no_more_reads_ = true;
+            const std::string path = api.target.substr(0, api.target.find('?'));
+            const bool probe = (api.method == "GET" || api.method == "HEAD") && (path == "/health" || path == "/ready");
+            if (!probe) {
+                ApiResponse busy = ApiHandler::error_response(503, "too_many_connections",
+                                                              "the server holds as many connections as it may");
+                busy.headers.emplace_back("Retry-After", "1");
+                return respond(std::move(busy), version, false);
+            }
+            return respond(handle(api), version, false);
+        }
         if (api.body.size() >= kOffloadBodyBytes) {
             // Decoding a large body (JSON, base64, PNG) takes up to a second: that happens on
             // the request pool, so the I/O threads go on answering (/health included). Reads
@@ -418,7 +435,7 @@ private:
     void do_write() {
         Outgoing &front = queue_.front();
         if (front.stream_job) {
-            std::make_shared<SseSession>(std::move(stream_), ctx_, std::move(front.stream_job),
+            std::make_shared<SseSession>(std::move(stream_), ctx_, slot_, std::move(front.stream_job),
                                          front.stream_after_id, front.version, front.stream_headers)
                 ->start();
             queue_.clear();
@@ -460,6 +477,8 @@ private:
 
     beast::tcp_stream stream_;
     ContextPtr ctx_;
+    ConnectionLimiter::SlotPtr slot_;
+    const bool reserve_only_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::deque<Outgoing> queue_;
@@ -473,7 +492,7 @@ private:
 class Listener : public std::enable_shared_from_this<Listener> {
 public:
     Listener(net::io_context &ioc, const tcp::endpoint &endpoint, ContextPtr ctx)
-        : ioc_(ioc), acceptor_(net::make_strand(ioc)), ctx_(std::move(ctx)) {
+        : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_timer_(acceptor_.get_executor()), ctx_(std::move(ctx)) {
         acceptor_.open(endpoint.protocol());
         acceptor_.set_option(net::socket_base::reuse_address(true));
         acceptor_.bind(endpoint);
@@ -488,6 +507,7 @@ public:
         net::post(acceptor_.get_executor(), [self = shared_from_this()] {
             beast::error_code ignored;
             self->acceptor_.close(ignored);
+            self->retry_timer_.cancel();
         });
     }
 
@@ -499,13 +519,39 @@ private:
 
     void on_accept(beast::error_code ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-        if (ec) log_warn("accept failed: " + ec.message());
-        else std::make_shared<HttpSession>(std::move(socket), ctx_)->run();
+        if (ec) {
+            // Out of descriptors (EMFILE) and the like: retrying at once would spin. Back off
+            // 10 ms, doubling to 1 s; one warning per burst, one line when it is over.
+            if (failures_++ == 0) log_warn("accept failed: " + ec.message() + "; backing off");
+            auto delay = std::chrono::milliseconds(10) * (1 << std::min<uint64_t>(failures_ - 1, 7));
+            retry_timer_.expires_after(std::min<std::chrono::milliseconds>(delay, std::chrono::seconds(1)));
+            retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+                if (!wait_ec && self->acceptor_.is_open()) self->do_accept();
+            });
+            return;
+        }
+        if (failures_ > 0) {
+            log_info("accepting again after " + std::to_string(failures_) + " failed accept(s)");
+            failures_ = 0;
+        }
+        beast::error_code address_ec;
+        const auto remote = socket.remote_endpoint(address_ec);
+        auto [admission, slot] = ctx_->connections->admit(address_ec ? std::string() : remote.address().to_string());
+        if (admission == ConnectionLimiter::Admission::refused) {
+            beast::error_code ignored;
+            socket.close(ignored);  // over the limits and the reserve
+        } else {
+            std::make_shared<HttpSession>(std::move(socket), ctx_, std::move(slot),
+                                          admission == ConnectionLimiter::Admission::reserve)
+                ->run();
+        }
         do_accept();
     }
 
     net::io_context &ioc_;
     tcp::acceptor acceptor_;
+    net::steady_timer retry_timer_;
+    uint64_t failures_ = 0;  // consecutive failed accepts
     ContextPtr ctx_;
 };
 
@@ -604,6 +650,8 @@ void HttpServer::drain_worker() {
     log_info("drain: done");
     stop();
 }
+
+size_t HttpServer::open_connections() const { return impl_->ctx->connections->open(); }
 
 size_t HttpServer::open_streams() const { return impl_->ctx->handler.open_streams(); }
 

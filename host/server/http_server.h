@@ -15,6 +15,7 @@
 
 #include "jobs/job_queue.h"
 #include "server/api_handler.h"
+#include "server/connection_limiter.h"
 #include "server/service_state.h"
 
 #include <atomic>
@@ -45,6 +46,7 @@ struct ServerOptions {
     std::chrono::milliseconds drain_grace{std::chrono::seconds(30)};
     // After the last job has ended, how long streams get to deliver their final events.
     std::chrono::milliseconds stream_flush_timeout{std::chrono::seconds(2)};
+    ConnectionLimits connections;  // open connections, in all and per client address
     ApiOptions api;
 };
 
@@ -72,6 +74,7 @@ public:
     void stop();
 
     size_t open_streams() const;
+    size_t open_connections() const;  // event streams and reserve connections included
 
     struct Impl;
 

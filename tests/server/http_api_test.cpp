@@ -5,6 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <future>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <random>
 #include <set>
 #include <thread>
@@ -506,6 +512,76 @@ TEST_F(HttpApi, LargeBodiesAreHandledOffTheIoThreadsAndAnsweredInOrder) {
     ASSERT_NE(accepted, std::string::npos) << answer.substr(0, 300);
     ASSERT_NE(health, std::string::npos) << answer.substr(0, 300);
     EXPECT_LT(accepted, health);
+}
+
+// A connected TCP socket held open without sending anything (an idle client).
+struct IdleConnection {
+    int fd = -1;
+    explicit IdleConnection(uint16_t port) {
+        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0) {
+            ::close(fd);
+            fd = -1;
+        }
+    }
+    ~IdleConnection() {
+        if (fd >= 0) ::close(fd);
+    }
+    IdleConnection(const IdleConnection &) = delete;
+    IdleConnection &operator=(const IdleConnection &) = delete;
+};
+
+TEST_F(HttpApi, ConnectionsOverTheLimitGetProbesOnlyThenNothing) {
+    auto options = default_options();
+    options.connections = {3, 3, 2};
+    start(options);
+    std::vector<std::unique_ptr<IdleConnection>> idle;
+    for (int i = 0; i < 3; ++i) idle.push_back(std::make_unique<IdleConnection>(port));
+    ASSERT_TRUE(eventually([&] { return server->open_connections() == 3; }));
+    // The reserve: the probes are answered, anything else is told why.
+    EXPECT_EQ(http_request(port, "GET", "/health").status, 200);
+    EXPECT_EQ(http_request(port, "GET", "/ready").status, 200);
+    auto busy = http_request(port, "GET", "/v1/info");
+    EXPECT_EQ(busy.status, 503);
+    EXPECT_EQ(busy.json()["error"]["code"], "too_many_connections");
+    // Past the reserve too: closed unanswered.
+    ASSERT_TRUE(eventually([&] { return server->open_connections() == 3; }));  // the probes have gone
+    idle.push_back(std::make_unique<IdleConnection>(port));
+    idle.push_back(std::make_unique<IdleConnection>(port));
+    ASSERT_TRUE(eventually([&] { return server->open_connections() == 5; }));
+    EXPECT_EQ(http_request(port, "GET", "/health", "", {}, 1s).status, 0);
+    // Room again once clients leave.
+    idle.clear();
+    ASSERT_TRUE(eventually([&] { return http_request(port, "GET", "/v1/info").status == 200; }));
+}
+
+TEST_F(HttpApi, AcceptFailuresBackOffInsteadOfSpinning) {
+    start();
+    // Leave the process a handful of descriptors: the server's accepts fail with EMFILE.
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    int probe = ::dup(0);
+    ASSERT_GE(probe, 0);
+    ::close(probe);
+    rlimit low = saved;
+    low.rlim_cur = static_cast<rlim_t>(probe + 6);
+    testing::internal::CaptureStderr();  // opens its file before the limit bites
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    std::vector<std::unique_ptr<IdleConnection>> clients;
+    for (int i = 0; i < 12; ++i) clients.push_back(std::make_unique<IdleConnection>(port));
+    std::this_thread::sleep_for(300ms);
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+    clients.clear();
+    // Recovered: served again once descriptors are back.
+    EXPECT_TRUE(eventually([&] { return http_request(port, "GET", "/health").status == 200; }));
+    const std::string log = testing::internal::GetCapturedStderr();
+    size_t warnings = 0;
+    for (size_t at = log.find("accept failed"); at != std::string::npos; at = log.find("accept failed", at + 1)) ++warnings;
+    EXPECT_EQ(warnings, 1u) << log.substr(0, 500);  // one per burst, not one per retry
 }
 
 // ---------------------------------------------------------------- cross-site requests
