@@ -34,3 +34,7 @@ step(build ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 step(self-test ${WORK_DIR}/build/minimal_plugin_test)
 step(load ${LOADER} ${WORK_DIR}/build/libminimal_plugin.so)
 message(STATUS "${step_output}")
+# sdw-plugin-check tells the author what the host can do with it: the example only decodes.
+if(LOADER MATCHES "sdw-plugin-check" AND NOT step_output MATCHES "NOTE operations: none: sd-worker cannot serve txt2img")
+  message(FATAL_ERROR "sdw-plugin-check did not say which operations the example plugin serves")
+endif()

@@ -36,6 +36,15 @@ inline std::string png_base64(int width, int height, uint8_t value = 128) {
     return base64_encode(encode_png(image));
 }
 
+// Pipelines "POST <target>" with a JSON body and "GET /health" on one connection and
+// returns whatever the server sent: for checks that the answers keep their order.
+inline std::string post_then_health(uint16_t port, const std::string &target, const std::string &body) {
+    const std::string requests = "POST " + target + " HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                                 "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body +
+                                 "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    return raw_exchange(port, requests, std::chrono::seconds(10));
+}
+
 struct HttpApi : ::testing::Test {
     std::shared_ptr<FakeGenerator> generator = std::make_shared<FakeGenerator>();
     std::unique_ptr<JobQueue> queue;

@@ -503,10 +503,7 @@ TEST_F(HttpApi, LargeBodiesAreHandledOffTheIoThreadsAndAnsweredInOrder) {
                             {"init_image", base64_encode(encode_png(noise))}}
                            .dump();
     ASSERT_GT(body.size(), 256u * 1024u);
-    std::string requests = "POST /v1/jobs HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body +
-                           "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-    std::string answer = test::raw_exchange(port, requests, 10s);
+    std::string answer = test::post_then_health(port, "/v1/jobs", body);
     size_t accepted = answer.find("HTTP/1.1 202");
     size_t health = answer.find("{\"status\":\"ok\"}");
     ASSERT_NE(accepted, std::string::npos) << answer.substr(0, 300);

@@ -91,11 +91,7 @@ TEST_F(HttpApi, A1111InterruptReturnsTheWaitingRequestAtOnce) {
 
 TEST_F(HttpApi, AConnectionAwaitingAJobAnswersItsRequestsInOrder) {
     start();
-    std::string body = kA1111Txt2Img.dump();
-    std::string requests = "POST /sdapi/v1/txt2img HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body +
-                           "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-    std::string answer = test::raw_exchange(port, requests, 10s);
+    std::string answer = test::post_then_health(port, "/sdapi/v1/txt2img", kA1111Txt2Img.dump());
     size_t images = answer.find("\"images\"");
     size_t health = answer.find("{\"status\":\"ok\"}");
     ASSERT_NE(images, std::string::npos) << answer.substr(0, 300);

@@ -13,7 +13,7 @@
 namespace sdw::plugin_check {
 
 // Ends with an "operations" line: which of txt2img, img2img and inpaint the host can
-// serve with the components that loaded and ran (a FAIL when not even txt2img).
+// serve with the components that loaded and ran (a NOTE saying so when not even txt2img).
 void check_components(PluginContext &context, const ModelFolder &model, CheckReport &report);
 
 // `usable`: component kind -> whether it loaded and ran correctly.
