@@ -73,6 +73,7 @@ JobQueueOptions queue_options(const Config &config, std::shared_ptr<Metrics> met
     options.capacity = static_cast<size_t>(config.queue.capacity);
     options.retention = seconds_to_ms(config.results.retention_s);
     options.max_retained = static_cast<size_t>(config.results.max_jobs);
+    options.max_retained_bytes = static_cast<size_t>(config.results.max_bytes);
     options.output_dir = config.output.dir;
     options.on_warning = [](const std::string &message) { log_warn(message); };
     return options;

@@ -51,6 +51,7 @@ struct Config {
     struct Results {
         double retention_s = 3600.0;  // finished jobs are kept this long for GET /jobs/{id}
         int max_jobs = 256;           // and at most this many
+        int64_t max_bytes = int64_t(2) << 30;  // and their images in at most this much memory
         bool operator==(const Results &) const = default;
     } results;
 

@@ -161,7 +161,10 @@ void read_queue(Config::Queue &out, const json &v, const Reader &r) {
 }
 
 void read_results(Config::Results &out, const json &v, const Reader &r) {
-    r.expect_object(v, "results", {"retention_s", "max_jobs"});
+    r.expect_object(v, "results", {"retention_s", "max_jobs", "max_bytes"});
+    if (v.contains("max_bytes"))
+        out.max_bytes = r.integer(v["max_bytes"], "results.max_bytes", 1, std::numeric_limits<int64_t>::max(),
+                                  "a positive integer");
     if (v.contains("retention_s")) out.retention_s = r.number(v["retention_s"], "results.retention_s", true, 365 * kDay);
     if (v.contains("max_jobs")) out.max_jobs = r.positive_int(v["max_jobs"], "results.max_jobs");
 }
@@ -292,7 +295,7 @@ json config_to_json(const Config &c) {
         {"orchestrator",
          {{"callback_url", c.orchestrator.callback_url}, {"heartbeat_interval_s", c.orchestrator.heartbeat_interval_s}}},
         {"queue", {{"capacity", c.queue.capacity}, {"workers", c.queue.workers}}},
-        {"results", {{"retention_s", c.results.retention_s}, {"max_jobs", c.results.max_jobs}}},
+        {"results", {{"retention_s", c.results.retention_s}, {"max_jobs", c.results.max_jobs}, {"max_bytes", c.results.max_bytes}}},
         {"auth", {{"api_keys", c.auth.api_keys}}},
         {"output", {{"dir", c.output.dir}}},
         {"log", {{"level", c.log.level}}},

@@ -1,5 +1,7 @@
 #include "jobs/job.h"
 
+#include <algorithm>
+
 #include "image/base64.h"
 #include "image/png.h"
 
@@ -14,6 +16,7 @@ Job::Job(std::string id, GenerationRequest request)
       operation_(request.operation),
       seed_(request.seed),
       steps_(request.steps),
+      work_(double(request.width) * request.height * std::max(1, request.num_images) * std::max(1, request.steps)),
       created_steady_(std::chrono::steady_clock::now()),
       request_(std::move(request)),
       created_at_(std::chrono::system_clock::now()) {}

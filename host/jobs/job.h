@@ -54,6 +54,9 @@ public:
     Operation operation() const { return operation_; }
     uint64_t seed() const { return seed_; }
     int requested_steps() const { return steps_; }
+    // What the job costs, in pixel-steps (width x height x images x steps): the queue
+    // learns its time per unit from finished jobs to estimate how long others will run.
+    double work() const { return work_; }
 
     JobSnapshot snapshot() const;
     JobState state() const;
@@ -96,6 +99,7 @@ private:
     const Operation operation_;
     const uint64_t seed_;
     const int steps_;
+    const double work_;
     const std::chrono::steady_clock::time_point created_steady_;
 
     mutable std::mutex mutex_;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -252,6 +253,10 @@ void JobQueue::worker_loop(std::shared_ptr<Generator> generator, std::string mod
             std::erase(running_, job);
             double ms = milliseconds_since(started);
             average_job_ms_ = average_job_ms_ == 0 ? ms : 0.8 * average_job_ms_ + 0.2 * ms;
+            if (job->state() == JobState::completed && job->work() > 0) {
+                double per_work = ms / job->work();
+                ms_per_work_ = ms_per_work_ == 0 ? per_work : 0.8 * ms_per_work_ + 0.2 * per_work;
+            }
             job_finished(job);
             evict_locked(Clock::now());
             idle_cv_.notify_all();
@@ -333,6 +338,14 @@ void JobQueue::save_output(const std::string &job_id, size_t index,
     if (!file && options_.on_warning) options_.on_warning("cannot write " + path.string());
 }
 
+size_t JobQueue::retained_bytes(const Job &job) {
+    // Each PNG, and its base64 (4/3 the size) in the completed event kept for replay.
+    size_t bytes = 0;
+    for (const JobImage &image : job.snapshot().images)
+        if (image.png) bytes += image.png->size() + (image.png->size() + 2) / 3 * 4;
+    return bytes;
+}
+
 void JobQueue::job_finished(const JobPtr &job) {
     const JobState state = job->state();
     switch (state) {
@@ -343,6 +356,7 @@ void JobQueue::job_finished(const JobPtr &job) {
     }
     if (options_.metrics && is_terminal(state)) options_.metrics->count_job(to_string(state));
     finished_.push_back(job);
+    retained_bytes_ += retained_bytes(*job);
 }
 
 void JobQueue::publish_positions_from(size_t index) {
@@ -359,8 +373,10 @@ void JobQueue::evict_locked(Clock::time_point now) {
     while (!finished_.empty()) {
         const JobPtr &oldest = finished_.front();
         bool too_many = finished_.size() > options_.max_retained;
+        bool too_big = retained_bytes_ > options_.max_retained_bytes && finished_.size() > 1;
         bool expired = now - oldest->finished_steady() >= options_.retention;
-        if (!too_many && !expired) break;
+        if (!too_many && !too_big && !expired) break;
+        retained_bytes_ -= retained_bytes(*oldest);
         jobs_.erase(oldest->id());
         finished_.pop_front();
     }
@@ -387,10 +403,22 @@ QueueStats JobQueue::stats() const {
 }
 
 std::chrono::seconds JobQueue::retry_after() const {
+    // A full queue has room again as soon as any running job ends (the next queued one
+    // starts): the soonest end, from each running job's own pace once it has stepped,
+    // else from its size at the time per pixel-step finished jobs took.
     std::lock_guard lock(mutex_);
-    double workers = std::max<size_t>(1, workers_.size());
-    double backlog = static_cast<double>(pending_.size() + running_.size());
-    double seconds = std::ceil(backlog * average_job_ms_ / workers / 1000.0);
+    const auto now = Clock::now();
+    double soonest_ms = running_.empty() ? 0 : std::numeric_limits<double>::infinity();
+    for (const JobPtr &job : running_) {
+        const JobSnapshot s = job->snapshot();
+        const double elapsed_ms = std::chrono::duration<double, std::milli>(now - job->started_steady()).count();
+        double remaining_ms;
+        if (s.step > 0 && s.total > 0) remaining_ms = elapsed_ms / s.step * (s.total - s.step);
+        else if (ms_per_work_ > 0) remaining_ms = ms_per_work_ * job->work() - elapsed_ms;
+        else remaining_ms = average_job_ms_ - elapsed_ms;
+        soonest_ms = std::min(soonest_ms, std::max(0.0, remaining_ms));
+    }
+    const double seconds = std::ceil(soonest_ms / 1000.0);
     return std::chrono::seconds(static_cast<long>(std::clamp(seconds, 1.0, 300.0)));
 }
 

@@ -50,6 +50,9 @@ struct JobQueueOptions {
     size_t capacity = 16;  // jobs waiting (not counting running ones)
     std::chrono::milliseconds retention{std::chrono::minutes(15)};
     size_t max_retained = 256;  // finished jobs kept for status, images and replay
+    // ... and the memory their images may hold (PNGs and the completed event's base64);
+    // the newest finished job is kept whatever its size.
+    size_t max_retained_bytes = size_t(2) << 30;
     // Non-empty: every result PNG is also written there as <job id>_<index>.png.
     std::string output_dir;
     // Problems that do not fail a job (e.g. an output file that cannot be written).
@@ -116,8 +119,9 @@ public:
     // Every job still held (queued, running, or finished and not yet evicted), newest
     // first (by acceptance; ties by id, so pages are stable).
     std::vector<JobPtr> recent_jobs() const;
-    // How long a client refused with queue_full should wait: the queue's backlog at
-    // the recent average job duration, clamped to [1 s, 300 s].
+    // How long a client refused with queue_full should wait: until the soonest running
+    // job ends (then a queued one starts and a place frees), from that job's own pace, or
+    // its size at the recent time per pixel-step; clamped to [1 s, 300 s].
     std::chrono::seconds retry_after() const;
     // Called (from a worker or the caller's thread, never under the queue's lock)
     // whenever a job is accepted, starts or finishes — e.g. for the heartbeat.
@@ -132,6 +136,7 @@ private:
                  GenerationRequest request);
     void save_output(const std::string &job_id, size_t index, const std::vector<uint8_t> &png);
     void job_finished(const JobPtr &job);  // under lock
+    static size_t retained_bytes(const Job &job);
     void publish_positions_from(size_t index);  // under lock
     void evict_locked(std::chrono::steady_clock::time_point now);
     QueueStats stats_locked() const;
@@ -146,12 +151,14 @@ private:
     std::vector<JobPtr> running_;
     std::unordered_map<std::string, JobPtr> jobs_;
     std::deque<JobPtr> finished_;  // in finishing order, for eviction
+    size_t retained_bytes_ = 0;    // what finished_ holds (retained_bytes of each)
     std::vector<std::thread> workers_;
     bool ready_ = false;
     bool draining_ = false;
     bool stopping_ = false;
     uint64_t completed_ = 0, failed_ = 0, cancelled_ = 0;
     double average_job_ms_ = 0;  // exponential moving average of run times
+    double ms_per_work_ = 0;     // the same per pixel-step of completed jobs (Job::work)
     std::function<void(const QueueStats &)> observer_;
     std::mutex observer_mutex_;
     std::mt19937_64 id_rng_;

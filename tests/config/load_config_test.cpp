@@ -117,7 +117,7 @@ TEST_F(LoadConfig, ParsesEveryKeyAndResolvesPathsAgainstTheFile) {
       "worker": {"id": "w-7"},
       "orchestrator": {"callback_url": "http://orch:9000/beat", "heartbeat_interval_s": 0.25},
       "queue": {"capacity": 3, "workers": 2},
-      "results": {"retention_s": 0, "max_jobs": 5},
+      "results": {"retention_s": 0, "max_jobs": 5, "max_bytes": 1000},
       "auth": {"api_keys": ["k1", "k2"]},
       "output": {"dir": "out"},
       "log": {"level": "debug"},
@@ -141,6 +141,7 @@ TEST_F(LoadConfig, ParsesEveryKeyAndResolvesPathsAgainstTheFile) {
     EXPECT_EQ(c.queue.workers, 2);
     EXPECT_EQ(c.results.retention_s, 0.0);
     EXPECT_EQ(c.results.max_jobs, 5);
+    EXPECT_EQ(c.results.max_bytes, 1000);
     EXPECT_EQ(c.auth.api_keys, (std::vector<std::string>{"k1", "k2"}));
     EXPECT_EQ(c.output.dir, (dir_ / "etc/out").string());
     EXPECT_EQ(c.log.level, "debug");

@@ -552,6 +552,44 @@ TEST(JobEventLog, NotifiesSubscribersAndClosesAfterTheTerminalEvent) {
     EXPECT_TRUE(log.events_after(99).empty());
 }
 
+TEST_F(QueueFixture, EvictsTheOldestFinishedJobsBeyondTheByteCapButKeepsTheNewest) {
+    JobQueueOptions options = queue_with(8);
+    options.max_retained_bytes = 1;  // less than any job's images
+    make_queue(options);
+    std::vector<JobPtr> jobs;
+    for (const char *name : {"a", "b", "c"}) {
+        jobs.push_back(submit(name, 1));
+        ASSERT_TRUE(queue->wait_idle(5s));
+    }
+    EXPECT_EQ(queue->find(jobs[0]->id()), nullptr);
+    EXPECT_EQ(queue->find(jobs[1]->id()), nullptr);
+    ASSERT_NE(queue->find(jobs[2]->id()), nullptr);  // however big, the newest result stays
+    EXPECT_TRUE(queue->find(jobs[2]->id())->image(0).has_value());
+    EXPECT_EQ(queue->stats().retained, 1u);
+}
+
+TEST_F(QueueFixture, UnderTheByteCapFinishedJobsStay) {
+    make_queue(queue_with(8));  // the default cap: 2 GiB
+    std::vector<JobPtr> jobs;
+    for (const char *name : {"a", "b", "c"}) jobs.push_back(submit(name, 1));
+    ASSERT_TRUE(queue->wait_idle(5s));
+    for (const JobPtr &job : jobs) EXPECT_NE(queue->find(job->id()), nullptr);
+}
+
+TEST_F(QueueFixture, RetryAfterIsWhenTheSoonestRunningJobEndsAtItsOwnPace) {
+    make_queue(queue_with(1));
+    generator->step_delay = 10ms;
+    JobPtr long_one = submit("long", 150);  // ~1.5 s: what the old whole-backlog average learnt
+    ASSERT_TRUE(queue->wait_idle(10s));
+    JobPtr short_one = submit("short", 30);  // 30 x 10 ms
+    ASSERT_TRUE(eventually([&] { return short_one->snapshot().step >= 3; }));
+    JobPtr waiting = submit("waiting", 30);  // the one place in the queue
+    EXPECT_EQ(queue->submit(request("refused")).error, SubmitError::queue_full);
+    // A place frees when "short" ends, well within a second; backlog x average said 3 s.
+    EXPECT_EQ(queue->retry_after(), std::chrono::seconds(1));
+    ASSERT_TRUE(queue->wait_idle(10s));
+}
+
 TEST(JobEventLog, LetsGoOfListenersAtTheTerminalEventAndKeepsNoneOnceClosed) {
     JobEventLog log;
     auto held = std::make_shared<int>(0);  // what a listener keeps alive (a session, say)
