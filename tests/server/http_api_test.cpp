@@ -557,6 +557,11 @@ TEST_F(HttpApi, ConnectionsOverTheLimitGetProbesOnlyThenNothing) {
 }
 
 TEST_F(HttpApi, AcceptFailuresBackOffInsteadOfSpinning) {
+#if defined(__SANITIZE_ADDRESS__)
+    // The sanitizer runtime itself needs descriptors and dies silently when the test
+    // takes them away; the optimised build runs this test.
+    GTEST_SKIP() << "skipped under AddressSanitizer: it starves the process of file descriptors";
+#endif
     start();
     // Leave the process a handful of descriptors: the server's accepts fail with EMFILE.
     rlimit saved{};
