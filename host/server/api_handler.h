@@ -133,6 +133,9 @@ private:
     std::variant<ModelDescription, Refusal> model_for_submit() const;
     std::variant<SubmitResult, Refusal> enqueue(GenerationRequest generation);
     static ApiResponse refusal_response(const Refusal &refusal);
+    // The same refusal in the A1111 and OpenAI error formats, Retry-After kept.
+    static ApiResponse a1111_refusal(const Refusal &refusal);
+    static ApiResponse openai_refusal(const Refusal &refusal);
 
     ApiResponse route(const ApiRequest &request, std::string &route_label);
     // Cross-site refusals made before routing: a Host not allowed (403 host_not_allowed),

@@ -99,16 +99,18 @@ ApiResponse ApiHandler::a1111_route(const ApiRequest &request, std::string_view 
     return a1111_error(404, "not_found", "no such path");
 }
 
+ApiResponse ApiHandler::a1111_refusal(const Refusal &refusal) {
+    ApiResponse response = a1111_error(refusal.status, refusal.code, refusal.message);
+    response.headers.insert(response.headers.end(), refusal.headers.begin(), refusal.headers.end());
+    return response;
+}
+
 ApiResponse ApiHandler::a1111_generate(const ApiRequest &request, bool img2img) {
     if (!is_json_content_type(request.content_type))
         return a1111_error(415, "unsupported_media_type",
                            "the body must be JSON, sent as Content-Type: application/json");
     auto model = model_for_submit();
-    if (auto *refusal = std::get_if<Refusal>(&model)) {
-        ApiResponse response = a1111_error(refusal->status, refusal->code, refusal->message);
-        response.headers.insert(response.headers.end(), refusal->headers.begin(), refusal->headers.end());
-        return response;
-    }
+    if (auto *refusal = std::get_if<Refusal>(&model)) return a1111_refusal(*refusal);
     const ModelDescription &description = std::get<ModelDescription>(model);
     auto translated = img2img ? translate_a1111_img2img(request.body, description, options_.limits)
                               : translate_a1111_txt2img(request.body, description, options_.limits);
@@ -123,11 +125,7 @@ ApiResponse ApiHandler::a1111_generate(const ApiRequest &request, bool img2img) 
         return a1111_error(400, "invalid_field", renamed.message, renamed.field);
     }
     auto admitted = enqueue(std::move(std::get<GenerationRequest>(parsed)));
-    if (auto *refusal = std::get_if<Refusal>(&admitted)) {
-        ApiResponse response = a1111_error(refusal->status, refusal->code, refusal->message);
-        response.headers.insert(response.headers.end(), refusal->headers.begin(), refusal->headers.end());
-        return response;
-    }
+    if (auto *refusal = std::get_if<Refusal>(&admitted)) return a1111_refusal(*refusal);
 
     ApiResponse response;
     response.await_job = std::get<SubmitResult>(admitted).job;

@@ -34,6 +34,13 @@ ApiResponse ApiHandler::openai_unauthorized(const ApiRequest &request) {
     return openai_response(openai_authentication_error(!request.authorization.empty() || !request.api_key.empty()));
 }
 
+ApiResponse ApiHandler::openai_refusal(const Refusal &refusal) {
+    ApiResponse response = openai_error(refusal.status, refusal.message, "",
+                                        refusal.status == 429 ? "requests" : "server_error", refusal.code);
+    response.headers.insert(response.headers.end(), refusal.headers.begin(), refusal.headers.end());
+    return response;
+}
+
 ApiResponse ApiHandler::openai_route(const ApiRequest &request, std::string_view path) {
     const bool generations = path == "/v1/images/generations";
     if (!generations && path != "/v1/images/edits")
@@ -50,12 +57,7 @@ ApiResponse ApiHandler::openai_route(const ApiRequest &request, std::string_view
         return openai_error(415, "The body must be JSON, sent as Content-Type: application/json.", "",
                             "invalid_request_error", "unsupported_media_type");
     auto model = model_for_submit();
-    if (auto *refusal = std::get_if<Refusal>(&model)) {
-        ApiResponse response = openai_error(refusal->status, refusal->message, "",
-                                            refusal->status == 429 ? "requests" : "server_error", refusal->code);
-        response.headers.insert(response.headers.end(), refusal->headers.begin(), refusal->headers.end());
-        return response;
-    }
+    if (auto *refusal = std::get_if<Refusal>(&model)) return openai_refusal(*refusal);
     const ModelDescription &description = std::get<ModelDescription>(model);
     auto translated =
         generations ? translate_openai_generation(request.body, description)
@@ -67,12 +69,7 @@ ApiResponse ApiHandler::openai_route(const ApiRequest &request, std::string_view
                                                        options_.limits, [this] { return random_seed(); });
     if (auto *error = std::get_if<FieldError>(&parsed)) return openai_response(openai_error_from_field(*error));
     auto admitted = enqueue(std::move(std::get<GenerationRequest>(parsed)));
-    if (auto *refusal = std::get_if<Refusal>(&admitted)) {
-        ApiResponse response = openai_error(refusal->status, refusal->message, "",
-                                            refusal->status == 429 ? "requests" : "server_error", refusal->code);
-        response.headers.insert(response.headers.end(), refusal->headers.begin(), refusal->headers.end());
-        return response;
-    }
+    if (auto *refusal = std::get_if<Refusal>(&admitted)) return openai_refusal(*refusal);
 
     ApiResponse response;
     response.await_job = std::get<SubmitResult>(admitted).job;
