@@ -1,6 +1,7 @@
 #include "server/api_handler.h"
 
 #include "image/base64.h"
+#include "server/openapi_document.h"
 #include "web/web_assets.h"
 
 #include <nlohmann/json.hpp>
@@ -295,7 +296,7 @@ ApiResponse ApiHandler::route(const ApiRequest &request, std::string &route_labe
     route_label = "other";
 
     if (path == "/health" || path == "/ready" || path == "/" || path == "/v1/info" ||
-        path == "/metrics" || path == "/v1/jobs")
+        path == "/metrics" || path == "/v1/jobs" || path == "/openapi.json")
         route_label = std::string(path);
     else if (path.starts_with("/ui/"))
         route_label = "/ui/{file}";
@@ -313,6 +314,14 @@ ApiResponse ApiHandler::route(const ApiRequest &request, std::string &route_labe
         json body{{"status", to_string(phase)}};
         if (phase == ServicePhase::failed) body["error"] = state_.failure();
         return json_response(phase == ServicePhase::ready ? 200 : 503, body);
+    }
+
+    // The API's description (docs/openapi.json): public like /health, it holds no secret.
+    if (path == "/openapi.json") {
+        if (!get) return method_not_allowed("GET, HEAD");
+        ApiResponse response;
+        response.body = std::string(openapi_document());
+        return response;
     }
 
     // The web UI: public like /health (the page asks for the API key itself).
@@ -535,11 +544,12 @@ ApiResponse ApiHandler::cancel(const std::string &id) {
 
 ApiResponse ApiHandler::stream(const JobPtr &job, const ApiRequest &request,
                                const std::string &query) {
+    // ?last_event_id=, then the Last-Event-ID header (what a reconnecting EventSource
+    // sends), which counts when both are given; each one given must be an event id.
     uint64_t after = 0;
-    std::optional<std::string> given;
-    if (!request.last_event_id.empty()) given = request.last_event_id;
-    else given = query_value(query, "last_event_id");
-    if (given && !given->empty()) {
+    for (const std::optional<std::string> &given :
+         {query_value(query, "last_event_id"), std::optional<std::string>(request.last_event_id)}) {
+        if (!given || given->empty()) continue;
         auto parsed = parse_u64(*given);
         if (!parsed) return invalid_field("last_event_id", "Last-Event-ID must be an event id");
         after = *parsed;

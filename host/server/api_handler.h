@@ -6,6 +6,7 @@
 //   GET    /ui/<file>                     its other files, no auth
 //   GET    /health                        liveness, always 200, no auth
 //   GET    /ready                         200 when the model is loaded and not draining, else 503, no auth
+//   GET    /openapi.json                  the native API as OpenAPI 3 (docs/openapi.json, embedded), no auth
 //   GET    /v1/info                       plugin, device, model, schedulers, limits, queue
 //   POST   /v1/jobs                       submit -> 202 {job_id, status_url, sse_url, queue_position, seed}
 //   GET    /v1/jobs?limit=N&after=<id>    recent jobs, newest first: {jobs: [status...], next: url|null}
@@ -20,7 +21,7 @@
 // HEAD is answered wherever GET is, with the GET's headers and no body.
 //
 // Errors are {"error": {"code", "message"[, "field"]}}. With API keys configured,
-// every route but /health and /ready needs "Authorization: Bearer <key>",
+// every route but /health, /ready and /openapi.json needs "Authorization: Bearer <key>",
 // "Authorization: Basic" with the key as the password (A1111 clients' --api-auth), or
 // "X-API-Key: <key>"; the stream route also takes "?api_key=<key>" because a
 // browser's EventSource cannot set headers.
