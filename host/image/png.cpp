@@ -6,6 +6,7 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 // libpng reports errors by longjmp. Each function that calls setjmp below owns no
 // object with a destructor and only writes through references to state owned by its
@@ -17,6 +18,7 @@ namespace sdw {
 namespace {
 
 constexpr size_t kSignatureSize = 8;
+constexpr png_alloc_size_t kMaxChunkBytes = 8'000'000;
 
 struct ErrorMessage {
     char text[256] = {};
@@ -153,10 +155,38 @@ struct Decoded {
     std::map<std::string, std::string> text;
 };
 
+// libpng allocates an ancillary chunk's (tEXt, iTXt, ...) whole declared length, up to
+// 2 GiB, before reading it, and png_set_chunk_malloc_max does not cap that for every chunk
+// (fuzzing found a 352-byte PNG whose iTXt header asked for 128 MiB). The whole file is in
+// memory, so a chunk that declares more bytes than follow it can only be truncated or
+// forged: refuse it before libpng sees it, which bounds every chunk by the input's size.
+// Returns the reason, or "" when every chunk up to IEND (or the end) fits.
+std::string oversized_chunk(const uint8_t *data, size_t size) {
+    constexpr size_t kChunkOverhead = 12;  // length, type, CRC
+    size_t offset = kSignatureSize;
+    while (size - offset >= kChunkOverhead) {
+        const uint8_t *chunk = data + offset;
+        const uint32_t length = uint32_t{chunk[0]} << 24 | uint32_t{chunk[1]} << 16 |
+                                uint32_t{chunk[2]} << 8 | uint32_t{chunk[3]};
+        if (length > size - offset - kChunkOverhead) {
+            char reason[128];
+            std::snprintf(reason, sizeof reason, "a chunk declares %u bytes, more than the %zu left in the file",
+                          static_cast<unsigned>(length), size - offset - kChunkOverhead);
+            return reason;
+        }
+        offset += kChunkOverhead + length;
+        if (std::memcmp(chunk + 4, "IEND", 4) == 0) break;
+    }
+    return {};  // a partial chunk header at the end: libpng reports the truncation
+}
+
 Decoded decode(const uint8_t *data, size_t size, const PngDecodeLimits &limits, bool want_text,
                bool keep_alpha = false) {
     if (data == nullptr || size < kSignatureSize || !looks_like_png(data, size))
         throw std::runtime_error("PNG: not a PNG file (missing PNG signature)");
+
+    if (const std::string bad = oversized_chunk(data, size); !bad.empty())
+        throw std::runtime_error("PNG: invalid or corrupt image: " + bad);
 
     DecodeState state;
     state.reader = {data, size, 0};
@@ -169,6 +199,9 @@ Decoded decode(const uint8_t *data, size_t size, const PngDecodeLimits &limits, 
     handles.info = png_create_info_struct(handles.png);
     handles.end_info = png_create_info_struct(handles.png);
     if (!handles.info || !handles.end_info) throw std::bad_alloc();
+    // Decompressed text and profile chunks (zTXt, iTXt, iCCP) are capped at libpng's
+    // recommended 8 MB, whatever the build's default.
+    png_set_chunk_malloc_max(handles.png, kMaxChunkBytes);
 
     if (!run_decode(handles.png, handles.info, handles.end_info, state))
         throw std::runtime_error(std::string("PNG: invalid or corrupt image: ") + state.error.text);

@@ -85,7 +85,9 @@ ModelComponent ModelComponent::load(const fs::path& dir, ComponentKind kind,
         for (const auto& [tensor, shard] : expected) {
             const auto file = std::find_if(
                 component.files_.begin(), component.files_.end(),
-                [&](const SafetensorsFile& f) { return fs::path(f.path()).filename() == shard; });
+                // `shard` by an explicit capture: clang before 16 cannot capture a structured
+                // binding implicitly (C++20 allows it), and the fuzz build uses clang 14.
+                [&shard = shard](const SafetensorsFile& f) { return fs::path(f.path()).filename() == shard; });
             if (file == component.files_.end() || file->find(tensor) == nullptr)
                 throw std::runtime_error(index.string() + ": '" + tensor + "' is not in " + shard);
         }

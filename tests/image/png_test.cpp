@@ -341,6 +341,24 @@ TEST(Png, CorruptCriticalChunksAreRejected) {
     expect_corrupt(bad_idat);
 }
 
+TEST(Png, ChunkLongerThanTheFileIsRefusedBeforeLibpngAllocatesIt) {
+    // Found by fuzz_png (fuzz/corpus/png/regression_itxt_declares_128mib.png): libpng
+    // allocates a text chunk's declared length before reading it, 128 MiB for a 352-byte
+    // file, whatever png_set_chunk_malloc_max says.
+    auto png = encode_png(random_image(8, 8, 3, 1), {{"k", "v"}});
+    const std::string type = "tEXt";
+    const auto at = std::search(png.begin(), png.end(), type.begin(), type.end());
+    ASSERT_NE(at, png.end());
+    at[-4] = 0x08;  // big-endian length 0x08000000: 128 MiB
+    at[-3] = at[-2] = at[-1] = 0;
+    try {
+        (void)decode_png(png.data(), png.size());
+        FAIL() << "decode_png accepted a chunk longer than the file";
+    } catch (const std::runtime_error &e) {
+        EXPECT_NE(std::string(e.what()).find("declares 134217728 bytes"), std::string::npos) << e.what();
+    }
+}
+
 TEST(Png, RandomMutationsNeverCrash) {
     // Run under ASan: every mutated file must either decode to a consistent image or
     // throw std::runtime_error; no leak, no overflow, no other exception.
