@@ -52,6 +52,7 @@ ServerOptions server_options(const Config &config, std::shared_ptr<Metrics> metr
     options.drain_grace = seconds_to_ms(config.drain.grace_s);
     options.api.api_keys = config.auth.api_keys;
     options.api.server_version = std::string(server_version());
+    options.api.limits.max_pixel_steps = config.limits.max_pixel_steps;
     options.connections.max_total = static_cast<size_t>(config.http.max_connections);
     options.connections.max_per_address = static_cast<size_t>(config.http.max_connections_per_address);
     options.api.cors_origins = config.http.cors_origins;

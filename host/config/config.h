@@ -55,6 +55,13 @@ struct Config {
         bool operator==(const Results &) const = default;
     } results;
 
+    struct Limits {
+        // width x height x num_images x steps one request may ask for: four 1024x1024
+        // images of 50 steps (the sizes, steps and images are each bounded by the API too).
+        int64_t max_pixel_steps = int64_t{1024} * 1024 * 4 * 50;
+        bool operator==(const Limits &) const = default;
+    } limits;
+
     struct Auth {
         std::vector<std::string> api_keys;  // empty: no authentication
         bool operator==(const Auth &) const = default;

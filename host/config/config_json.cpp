@@ -169,6 +169,13 @@ void read_results(Config::Results &out, const json &v, const Reader &r) {
     if (v.contains("max_jobs")) out.max_jobs = r.positive_int(v["max_jobs"], "results.max_jobs");
 }
 
+void read_limits(Config::Limits &out, const json &v, const Reader &r) {
+    r.expect_object(v, "limits", {"max_pixel_steps"});
+    if (v.contains("max_pixel_steps"))
+        out.max_pixel_steps = r.integer(v["max_pixel_steps"], "limits.max_pixel_steps", 1,
+                                        std::numeric_limits<int64_t>::max(), "a positive integer");
+}
+
 void read_auth(Config::Auth &out, const json &v, const Reader &r) {
     r.expect_object(v, "auth", {"api_keys"});
     if (v.contains("api_keys")) out.api_keys = r.string_list(v["api_keys"], "auth.api_keys");
@@ -253,7 +260,7 @@ void read_drain(Config::Drain &out, const json &v, const Reader &r) {
 void merge_config_json(Config &config, const json &document, const std::string &source, const fs::path &base_dir) {
     const Reader reader(source, base_dir);
     reader.expect_object(document, "", {"listen", "plugin", "model", "worker", "orchestrator", "queue", "results",
-                                        "auth", "output", "log", "http", "metrics", "drain"});
+                                        "limits", "auth", "output", "log", "http", "metrics", "drain"});
     // Merge into a copy so a failure leaves `config` untouched.
     Config merged = config;
     if (document.contains("listen")) read_listen(merged.listen, document["listen"], reader);
@@ -263,6 +270,7 @@ void merge_config_json(Config &config, const json &document, const std::string &
     if (document.contains("orchestrator")) read_orchestrator(merged.orchestrator, document["orchestrator"], reader);
     if (document.contains("queue")) read_queue(merged.queue, document["queue"], reader);
     if (document.contains("results")) read_results(merged.results, document["results"], reader);
+    if (document.contains("limits")) read_limits(merged.limits, document["limits"], reader);
     if (document.contains("auth")) read_auth(merged.auth, document["auth"], reader);
     if (document.contains("output")) read_output(merged.output, document["output"], reader);
     if (document.contains("log")) read_log(merged.log, document["log"], reader);
@@ -296,6 +304,7 @@ json config_to_json(const Config &c) {
          {{"callback_url", c.orchestrator.callback_url}, {"heartbeat_interval_s", c.orchestrator.heartbeat_interval_s}}},
         {"queue", {{"capacity", c.queue.capacity}, {"workers", c.queue.workers}}},
         {"results", {{"retention_s", c.results.retention_s}, {"max_jobs", c.results.max_jobs}, {"max_bytes", c.results.max_bytes}}},
+        {"limits", {{"max_pixel_steps", c.limits.max_pixel_steps}}},
         {"auth", {{"api_keys", c.auth.api_keys}}},
         {"output", {{"dir", c.output.dir}}},
         {"log", {{"level", c.log.level}}},

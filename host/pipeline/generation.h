@@ -112,6 +112,9 @@ struct ModelDescription {
     std::vector<Operation> operations{Operation::txt2img, Operation::img2img, Operation::inpaint};
     LatentFormat latent_format = LatentFormat::sd;  // for live previews
     std::vector<std::string> schedulers;
+    // The largest clip_skip the text encoder(s) can serve: clip_skip N reads the output
+    // of the N-th layer from the last, so it is bounded by the encoder's depth.
+    int max_clip_skip = 12;
     BackendDescription backend;
 };
 

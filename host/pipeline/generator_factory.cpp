@@ -9,6 +9,7 @@
 
 #include <sdw/plugin_api.h>
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -124,6 +125,9 @@ std::unique_ptr<Generator> make_generator(const GeneratorConfig &config) {
     pm.vae_scale_factor = model.vae_summary().downscale_factor;
     pm.scaling_factor = static_cast<float>(model.vae_summary().scaling_factor);
     pm.sample_size = model.unet_summary().sample_height;
+    pm.text_encoder_layers = model.text_encoder_summary().num_hidden_layers;
+    if (const TextEncoderSummary *second = model.text_encoder_2_summary())
+        pm.text_encoder_layers = std::min(pm.text_encoder_layers, second->num_hidden_layers);
     pm.scheduler_config = model.scheduler_config();
 
     std::unique_ptr<Generator> pipeline;

@@ -106,6 +106,7 @@ ModelDescription StableDiffusionPipeline::describe() const {
     d.path = model_.path;
     d.default_width = static_cast<int>(model_.sample_size * model_.vae_scale_factor);
     d.default_height = d.default_width;
+    d.max_clip_skip = static_cast<int>(model_.text_encoder_layers);
     d.inpainting_unet = model_.unet_in_channels == model_.latent_channels * 2 + 1;
     if (!components_->can_encode()) d.operations = {Operation::txt2img};
     else if (d.inpainting_unet) d.operations = {Operation::inpaint};

@@ -23,6 +23,7 @@ struct PipelineModel {
     int64_t vae_scale_factor = 8;     // 2^(len(vae.block_out_channels) - 1)
     float scaling_factor = 0.18215f;  // vae config
     int64_t sample_size = 64;         // unet config, in latent pixels
+    int64_t text_encoder_layers = 12; // the shallower text encoder's num_hidden_layers
     nlohmann::json scheduler_config;  // scheduler/scheduler_config.json
 };
 

@@ -74,6 +74,8 @@ ModelDescription StableDiffusionXLPipeline::describe() const {
     d.path = model_.path;
     d.default_width = static_cast<int>(model_.sample_size * model_.vae_scale_factor);
     d.default_height = d.default_width;
+    // SDXL conditions on the penultimate layer already: clip_skip N reads layer N + 1 from the end.
+    d.max_clip_skip = static_cast<int>(model_.text_encoder_layers) - 1;
     d.inpainting_unet = false;
     d.operations = {Operation::txt2img};
     d.latent_format = LatentFormat::sdxl;

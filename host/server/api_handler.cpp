@@ -656,6 +656,7 @@ ApiResponse ApiHandler::info() {
                 {"max_images", l.max_images},
                 {"max_clip_skip", l.max_clip_skip},
                 {"max_prompt_bytes", l.max_prompt_bytes},
+                {"max_pixel_steps", l.max_pixel_steps},
                 {"body_limit_bytes", options_.body_limit}}},
               {"queue",
                {{"capacity", stats.capacity},
@@ -671,7 +672,8 @@ ApiResponse ApiHandler::info() {
                          {"path", model->path},
                          {"default_width", model->default_width},
                          {"default_height", model->default_height},
-                         {"inpainting_unet", model->inpainting_unet}};
+                         {"inpainting_unet", model->inpainting_unet},
+                         {"max_clip_skip", model->max_clip_skip}};
         json operations = json::array();
         for (Operation op : model->operations) operations.push_back(to_string(op));
         body["operations"] = std::move(operations);

@@ -70,6 +70,10 @@ private:
 }  // namespace
 
 std::variant<json, JsonRefusal> parse_bounded_json(std::string_view text, const JsonBounds &bounds) {
+    // nlohmann skips a leading UTF-8 byte order mark; JSON exchanged between systems must
+    // not carry one (RFC 8259 section 8.1), and a body a peer would read differently is refused.
+    if (text.starts_with("\xEF\xBB\xBF"))
+        return JsonRefusal{"", "the request body starts with a UTF-8 byte order mark, which JSON over HTTP must not"};
     BoundsChecker checker(bounds);
     bool complete = false;
     try {

@@ -97,6 +97,14 @@ int size_field(const json &body, const char *name, const ApiLimits &limits) {
     return static_cast<int>(*value);
 }
 
+int default_size(int value, const char *name, const ApiLimits &limits) {
+    if (value < limits.min_size || value > limits.max_size || value % 8 != 0)
+        refuse(name, std::string("the model's default ") + name + " " + std::to_string(value) +
+                         " is not a multiple of 8 in [" + std::to_string(limits.min_size) + ", " +
+                         std::to_string(limits.max_size) + "]; give " + name + " explicitly");
+    return value;
+}
+
 Image decode_image_field(const json &body, const char *name, bool grey, const ApiLimits &limits) {
     auto text = string_field(body, name, std::numeric_limits<size_t>::max());
     auto bytes = base64_decode(*text);
@@ -192,8 +200,9 @@ GenerationRequest parse(const json &body, const ModelDescription &model, const A
         if (!(*strength > 0 && *strength <= 1)) refuse("strength", "strength must be in (0, 1]");
         request.strength = static_cast<float>(*strength);
     }
-    request.clip_skip =
-        static_cast<int>(integer_field(body, "clip_skip", 1, limits.max_clip_skip).value_or(1));
+    request.clip_skip = static_cast<int>(
+        integer_field(body, "clip_skip", 1, std::max(1, std::min(limits.max_clip_skip, model.max_clip_skip)))
+            .value_or(1));
     if (auto rng = string_field(body, "rng", 16)) {
         if (*rng != "cpu" && *rng != "cuda") refuse("rng", "rng must be cpu or cuda");
         request.rng = *rng;
@@ -240,8 +249,21 @@ GenerationRequest parse(const json &body, const ModelDescription &model, const A
         width = request.init_image->width;
         height = request.init_image->height;
     }
-    request.width = width ? width : model.default_width;
-    request.height = height ? height : model.default_height;
+    // A model's default size comes from its config (sample_size x the VAE's scale), which
+    // may lie outside what this server accepts; it must pass the checks a requested one does.
+    request.width = width ? width : default_size(model.default_width, "width", limits);
+    request.height = height ? height : default_size(model.default_height, "height", limits);
+
+    // One request may not hold the worker for hours: its work grows with the pixels
+    // denoised, the images and the steps (the UNet passes), so their product is capped.
+    const int64_t cost = int64_t{request.width} * request.height * request.num_images * request.steps;
+    if (cost > limits.max_pixel_steps)
+        refuse("steps", "width x height x num_images x steps = " + std::to_string(request.width) + " x " +
+                            std::to_string(request.height) + " x " + std::to_string(request.num_images) +
+                            " x " + std::to_string(request.steps) + " = " + std::to_string(cost) +
+                            " pixel-steps, more than this server's limit of " +
+                            std::to_string(limits.max_pixel_steps) + " (limits.max_pixel_steps); " +
+                            "ask for fewer steps, fewer images or a smaller size");
     return request;
 }
 

@@ -13,7 +13,8 @@
 //                    [0, 2^53) so JavaScript holds it exactly, and reported back
 //   scheduler        one of the model's schedulers ("ddim" when the model offers it,
 //                    else its first)
-//   num_images       integer 1..8 (1)
+//   num_images       integer 1..8 (1); width x height x num_images x steps at most
+//                    ApiLimits::max_pixel_steps (refused naming steps)
 //   strength         number in (0, 1] (0.8), img2img and inpaint
 //   init_image       base64 PNG (a data: URL prefix is accepted), img2img and inpaint
 //   mask             base64 PNG, white = repaint, inpaint only, same size as init_image
@@ -42,6 +43,9 @@ struct ApiLimits {
     int max_images = 8;
     int max_clip_skip = 12;
     size_t max_prompt_bytes = 16384;
+    // width x height x num_images x steps at most (config limits.max_pixel_steps): four
+    // 1024x1024 images of 50 steps; 2048x2048 x 8 x 150 would hold a CPU for days.
+    int64_t max_pixel_steps = int64_t{1024} * 1024 * 4 * 50;
 };
 
 struct FieldError {

@@ -118,6 +118,7 @@ TEST_F(LoadConfig, ParsesEveryKeyAndResolvesPathsAgainstTheFile) {
       "orchestrator": {"callback_url": "http://orch:9000/beat", "heartbeat_interval_s": 0.25},
       "queue": {"capacity": 3, "workers": 2},
       "results": {"retention_s": 0, "max_jobs": 5, "max_bytes": 1000},
+      "limits": {"max_pixel_steps": 4096},
       "auth": {"api_keys": ["k1", "k2"]},
       "output": {"dir": "out"},
       "log": {"level": "debug"},
@@ -142,6 +143,7 @@ TEST_F(LoadConfig, ParsesEveryKeyAndResolvesPathsAgainstTheFile) {
     EXPECT_EQ(c.results.retention_s, 0.0);
     EXPECT_EQ(c.results.max_jobs, 5);
     EXPECT_EQ(c.results.max_bytes, 1000);
+    EXPECT_EQ(c.limits.max_pixel_steps, 4096);
     EXPECT_EQ(c.auth.api_keys, (std::vector<std::string>{"k1", "k2"}));
     EXPECT_EQ(c.output.dir, (dir_ / "etc/out").string());
     EXPECT_EQ(c.log.level, "debug");
@@ -209,6 +211,8 @@ TEST_F(LoadConfig, FileErrorsNameTheKeyPath) {
         {R"({"log": "info"})", "conf.json: log: expected an object, got \"info\""},
         {R"({"orchestrator": {"callback_url": "https://o/x"}})", "conf.json: orchestrator.callback_url: https is not supported"},
         {R"({"orchestrator": {"heartbeat_interval_s": 0}})", "conf.json: orchestrator.heartbeat_interval_s: expected a number > 0, got 0"},
+        {R"({"limits": {"max_pixel_steps": 0}})", "conf.json: limits.max_pixel_steps: expected a positive integer, got 0"},
+        {R"({"limits": {"max_pixels": 1}})", "conf.json: limits.max_pixels: unknown key (known keys here: max_pixel_steps)"},
         {R"({"results": {"retention_s": -1}})", "conf.json: results.retention_s: expected a number >= 0, got -1"},
         {R"({"plugin": {"options": []}})", "conf.json: plugin.options: expected an object, got an array"},
         {R"({"plugin": {"name": ""}})", "conf.json: plugin.name: expected a non-empty string, got \"\""},

@@ -60,6 +60,9 @@ TEST(BoundedJson, MalformedBodiesAreRefusedAsAWhole) {
         JsonRefusal bad = refused(text);
         EXPECT_EQ(bad.message, "the request body is not valid JSON") << text;
     }
+    // A byte order mark nlohmann would skip: refused, as a peer might not read it as JSON.
+    EXPECT_EQ(refused("\xEF\xBB\xBF{\"a\": 1}").field, "");
+    EXPECT_NE(refused("\xEF\xBB\xBF{\"a\": 1}").message.find("byte order mark"), std::string::npos);
     // After a nested value ends, a later error is not blamed on it.
     EXPECT_EQ(refused(R"({"a": {"b": 1}, )").field, "");
 }

@@ -303,6 +303,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"truncated_json", raw(R"({"prompt": "a)"), nullptr},
         BadInput{"number_beyond_double", raw(R"({"prompt": "a", "guidance_scale": 1e309})"), "guidance_scale"},
         BadInput{"json_array", raw(R"(["a cat"])"), nullptr},
+        BadInput{"utf8_byte_order_mark", raw("\xEF\xBB\xBF{\"prompt\": \"a cat\"}"), nullptr},
+        BadInput{"largest_sizes_images_and_steps_together",
+                 [] {
+                     json b = base_request();
+                     b.update({{"width", 2048}, {"height", 2048}, {"num_images", 8}, {"steps", 150}});
+                     return b.dump();
+                 },
+                 "steps"},
         BadInput{"unknown_field", with("sampler_name", "euler"), "sampler_name"},
         BadInput{"missing_prompt", raw(R"({"steps": 10})"), "prompt"},
         BadInput{"prompt_not_string", with("prompt", 42), "prompt"},
@@ -365,6 +373,60 @@ INSTANTIATE_TEST_SUITE_P(
                  [] { return op("img2img", {{"init_image", png_base64(64, 64)}, {"width", 128}})(); },
                  "width"}),
     [](const ::testing::TestParamInfo<BadInput> &param_info) { return std::string(param_info.param.name); });
+
+TEST_F(HttpApi, ARequestsPixelStepsAreCappedByTheConfiguredLimit) {
+    ServerOptions options = default_options();
+    options.api.limits.max_pixel_steps = 64 * 128 * 2 * 10;
+    start(options);
+    EXPECT_EQ(http_request(port, "GET", "/v1/info").json()["limits"]["max_pixel_steps"], 64 * 128 * 2 * 10);
+    json at_limit = base_request();
+    at_limit.update({{"width", 128}, {"num_images", 2}, {"steps", 10}});
+    EXPECT_EQ(post_job(at_limit).status, 202);
+
+    for (auto [name, value] : {std::pair{"steps", 11}, std::pair{"num_images", 3}, std::pair{"height", 72}}) {
+        json over = at_limit;
+        over[name] = value;
+        auto result = post_job(over);
+        ASSERT_EQ(result.status, 400) << name;
+        auto error = result.json()["error"];
+        EXPECT_EQ(error["field"], "steps") << name;
+        EXPECT_NE(error["message"].get<std::string>().find("limits.max_pixel_steps"), std::string::npos)
+            << error["message"];
+    }
+}
+
+TEST_F(HttpApi, AModelDefaultSizeOutsideTheLimitsIsNotUsedSilently) {
+    start(default_options(), {}, /*ready=*/false);
+    ModelDescription model = generator->describe();
+    model.default_width = 8192;  // a unet sample_size of 1024 with a VAE scale of 8
+    state.set_ready(model, {generator});
+
+    auto refused = post_job(base_request());
+    ASSERT_EQ(refused.status, 400) << refused.body;
+    EXPECT_EQ(refused.json()["error"]["field"], "width");
+    EXPECT_NE(refused.json()["error"]["message"].get<std::string>().find("8192"), std::string::npos);
+    json sized = base_request();
+    sized["width"] = 512;
+    EXPECT_EQ(post_job(sized).status, 202);
+}
+
+TEST_F(HttpApi, ClipSkipBeyondTheModelsTextEncoderDepthIsRefused) {
+    start(default_options(), {}, /*ready=*/false);
+    ModelDescription model = generator->describe();
+    model.max_clip_skip = 2;  // a two-layer text encoder
+    state.set_ready(model, {generator});
+    EXPECT_EQ(http_request(port, "GET", "/v1/info").json()["model"]["max_clip_skip"], 2);
+
+    json deepest = base_request();
+    deepest["clip_skip"] = 2;
+    EXPECT_EQ(post_job(deepest).status, 202);
+    json beyond = base_request();
+    beyond["clip_skip"] = 3;
+    auto refused = post_job(beyond);
+    ASSERT_EQ(refused.status, 400) << refused.body;
+    EXPECT_EQ(refused.json()["error"]["field"], "clip_skip");
+    EXPECT_NE(refused.json()["error"]["message"].get<std::string>().find("[1, 2]"), std::string::npos);
+}
 
 TEST_F(HttpApi, ValidImg2ImgAndInpaintRequestsAreAccepted) {
     start();
