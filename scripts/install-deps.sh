@@ -13,6 +13,7 @@ packages=(
   libvulkan-dev glslc                         # vulkan plugin: loader and headers, GLSL -> SPIR-V
   mesa-vulkan-drivers vulkan-validationlayers # lavapipe (Vulkan on the CPU) and the validation layer the tests use
   libgtest-dev libgmock-dev                   # tests
+  clang libclang-rt-14-dev                    # fuzzing (scripts/fuzz.sh): clang and its libFuzzer/sanitizer runtimes
   python3 python3-venv chromium               # client tests: the Python clients' venv (scripts/setup-test-venv.sh), the web UI's browser
   curl                                        # README examples
 )

@@ -14,6 +14,12 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
+echo "== libFuzzer targets, 15 s each (build-fuzz) =="
+# Every untrusted input the host reads (HTTP requests, job JSON, base64, PNG, safetensors,
+# model configs, prompts, the config file) under ASan + UBSan from the committed seeds;
+# a crash, leak or timeout fails the run. Longer runs: scripts/fuzz.sh SECONDS.
+SDW_FUZZ_JOBS="$jobs" ./scripts/fuzz.sh 15
+
 echo "== torch plugin against CUDA libtorch (compile and link only) =="
 ./scripts/check-torch-cuda-build.sh
 
