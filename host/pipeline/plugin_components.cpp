@@ -146,11 +146,20 @@ TextEncoding PluginComponents::encode_text_layer(TextEncoderSlot encoder,
 }
 
 FloatTensor PluginComponents::decode(const FloatTensor &latents, const CancelCheck &cancel) {
-    const sdw_tensor_view in = f32_view("latents", latents);
-    FloatTensor out({latents.shape.at(0), vae_out_channels_, latents.shape.at(2) * vae_scale_factor_,
-                     latents.shape.at(3) * vae_scale_factor_});
-    sdw_tensor_view o = f32_view("image", out);
-    run_component(vae_decoder_, {&in, 1}, {&o, 1}, 0, cancel);
+    // One image at a time: the decoder's activations at full resolution dominate its memory
+    // (eight 2048x2048 images at once would need tens of GB), so the backend plans and
+    // holds them for a single image, and the batch costs only its output pixels.
+    const int64_t batch = latents.shape.at(0);
+    const std::vector<int64_t> one_latent = {1, latents.shape.at(1), latents.shape.at(2), latents.shape.at(3)};
+    const std::vector<int64_t> one_image = {1, vae_out_channels_, latents.shape.at(2) * vae_scale_factor_,
+                                            latents.shape.at(3) * vae_scale_factor_};
+    FloatTensor out({batch, one_image[1], one_image[2], one_image[3]});
+    for (int64_t b = 0; b < batch; ++b) {
+        const sdw_tensor_view in =
+            make_view("latents", SDW_DTYPE_F32, one_latent, latents.data.data() + b * latents.item_size());
+        sdw_tensor_view o = make_view("image", SDW_DTYPE_F32, one_image, out.data.data() + b * out.item_size());
+        run_component(vae_decoder_, {&in, 1}, {&o, 1}, 0, cancel);
+    }
     return out;
 }
 

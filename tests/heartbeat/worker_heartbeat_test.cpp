@@ -51,6 +51,8 @@ struct WorkerHeartbeatTest : ::testing::Test {
                      {{"callback_url", "http://127.0.0.1:" + std::to_string(receiver_port) + "/workers/beat"},
                       {"heartbeat_interval_s", 60}}},
                     {"drain", {{"grace_s", grace_s}}},
+                    // Its long job is the largest the fields allow, over the default limit.
+                    {"limits", {{"max_pixel_steps", int64_t{2048} * 2048 * 8 * 150}}},
                     {"log", {{"level", "debug"}}}};
         fs::path path = config_dir / "config.json";
         std::ofstream(path) << config.dump(2);

@@ -164,7 +164,7 @@ TEST(PluginLoader, ContextCreateRefusalCarriesStatusAndMessage) {
         EXPECT_FALSE(e.plugin_bug());
         EXPECT_EQ(std::string(e.what()),
                   "context_create failed (INVALID_ARGUMENT): test-arith: unknown option 'bogus' "
-                  "(known: delay_ms, fail_on_step, device, without)");
+                  "(known: delay_ms, fail_on_step, max_decode_batch, device, without)");
     }
 }
 

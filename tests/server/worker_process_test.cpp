@@ -41,6 +41,9 @@ fs::path write_config(const fs::path &dir, const json &overrides = json::object(
                 {"plugin", {{"name", "test-arith"}, {"search_paths", {SDW_PLUGIN_DIR}}}},
                 {"model", {{"path", std::string(SDW_TEST_FIXTURES) + "/models/tiny-sd"}}},
                 {"queue", {{"capacity", 2}}},
+                // The jobs that must run for seconds on the test plugin are the largest the
+                // API's fields allow (2048x2048 x 8 x 150), over the default limit.
+                {"limits", {{"max_pixel_steps", int64_t{2048} * 2048 * 8 * 150}}},
                 {"auth", {{"api_keys", {kKey}}}},
                 {"drain", {{"grace_s", 0.5}}},
                 {"log", {{"level", "debug"}}}};

@@ -20,7 +20,9 @@
 // {"device": "name"} is what context_describe says (default: nothing, so the
 // plugin-wide device applies); {"without": ["vae_encoder", ...]} refuses to load
 // those component kinds with SDW_STATUS_UNSUPPORTED, as a decode-only backend (or
-// one that is missing a network) would.
+// one that is missing a network) would; {"max_decode_batch": N} fails a vae_decoder
+// call on more than N images with SDW_STATUS_OUT_OF_MEMORY, as a device that holds
+// the activations of N full-size images only would.
 //
 // ABI 1.1 memory report (context_memory), predictable for tests:
 //   weights_bytes  the byte_size of every weight given to the loaded components
@@ -51,6 +53,7 @@ struct ArithOptions {
     int64_t fail_on_step = 0;  // 0 = never
     std::string device;        // "" = the plugin-wide device
     std::vector<std::string> without;  // component kinds refused as UNSUPPORTED
+    int64_t max_decode_batch = 0;      // 0 = any; else larger vae_decoder batches are OUT_OF_MEMORY
 };
 
 nlohmann::json parse_json_object(std::string_view text, const std::string &what) {
@@ -162,9 +165,10 @@ private:
 
 class VaeDecoder final : public sp::Component {
 public:
-    explicit VaeDecoder(const nlohmann::json &config)
+    VaeDecoder(const nlohmann::json &config, int64_t max_batch)
         : latent_channels_(config_int(config, "latent_channels", "vae")),
-          out_channels_(config_int(config, "out_channels", "vae")) {}
+          out_channels_(config_int(config, "out_channels", "vae")),
+          max_batch_(max_batch) {}
 
     void run(const sp::RunArgs &args) override {
         args.require_only_inputs({"latents"});
@@ -173,6 +177,9 @@ public:
         sp::expect_dtype(latents, SDW_DTYPE_F32);
         sp::expect_shape(latents, {any_dim, latent_channels_, any_dim, any_dim});
         const int64_t batch = latents.shape[0], h = latents.shape[2], w = latents.shape[3];
+        if (max_batch_ > 0 && batch > max_batch_)
+            throw sp::Error(SDW_STATUS_OUT_OF_MEMORY, "test-arith: a vae_decoder batch of " + std::to_string(batch) +
+                                                          " is over max_decode_batch " + std::to_string(max_batch_));
         sdw_tensor_view &image = args.output("image");
         expect_output(image, {batch, out_channels_, 8 * h, 8 * w});
         auto in = sp::f32(latents);
@@ -193,7 +200,7 @@ public:
     }
 
 private:
-    int64_t latent_channels_, out_channels_;
+    int64_t latent_channels_, out_channels_, max_batch_;
 };
 
 class VaeEncoder final : public sp::Component {
@@ -310,7 +317,7 @@ private:
                 config, desc.find_weight("text_projection.weight") != nullptr);
         }
         if (kind == "unet") return std::make_unique<Unet>(config, *this);
-        if (kind == "vae_decoder") return std::make_unique<VaeDecoder>(config);
+        if (kind == "vae_decoder") return std::make_unique<VaeDecoder>(config, options_.max_decode_batch);
         if (kind == "vae_encoder") return std::make_unique<VaeEncoder>(config);
         throw sp::Error(SDW_STATUS_UNSUPPORTED, "unknown component kind '" + kind + "'");
     }
@@ -425,11 +432,12 @@ ArithOptions parse_options(const std::string &options_json) {
         }
         int64_t *target = key == "delay_ms" ? &parsed.delay_ms
                           : key == "fail_on_step" ? &parsed.fail_on_step
+                          : key == "max_decode_batch" ? &parsed.max_decode_batch
                                                   : nullptr;
         if (target == nullptr) {
             throw sp::Error(SDW_STATUS_INVALID_ARGUMENT,
                             "test-arith: unknown option '" + key +
-                                "' (known: delay_ms, fail_on_step, device, without)");
+                                "' (known: delay_ms, fail_on_step, max_decode_batch, device, without)");
         }
         if (!value.is_number_integer() || value.get<int64_t>() < 0) {
             throw sp::Error(SDW_STATUS_INVALID_ARGUMENT,
