@@ -11,7 +11,7 @@
 #include "pipeline/generator_factory.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
-#include "server/logging.h"
+#include "log/log.h"
 #include "server/service_state.h"
 #include "server/version.h"
 
@@ -76,7 +76,6 @@ JobQueueOptions queue_options(const Config &config, std::shared_ptr<Metrics> met
     options.max_retained = static_cast<size_t>(config.results.max_jobs);
     options.max_retained_bytes = static_cast<size_t>(config.results.max_bytes);
     options.output_dir = config.output.dir;
-    options.on_warning = [](const std::string &message) { log_warn(message); };
     return options;
 }
 
@@ -114,9 +113,6 @@ std::unique_ptr<HeartbeatClient> make_heartbeat(const Config &config, JobQueue &
     options.url = *url;
     options.worker_id = config.worker.id;
     options.interval_s = config.orchestrator.heartbeat_interval_s;
-    options.log = [](std::string_view level, const std::string &message) {
-        log_message(parse_log_level(level).value_or(LogLevel::info), "heartbeat: " + message);
-    };
     auto snapshot = [&queue, &state] {
         HeartbeatSnapshot s;
         QueueStats stats = queue.stats();

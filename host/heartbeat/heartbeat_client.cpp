@@ -1,6 +1,7 @@
 #include "heartbeat/heartbeat_client.h"
 
 #include "heartbeat/http_post.h"
+#include "log/log.h"
 
 #include <atomic>
 #include <cmath>
@@ -20,8 +21,8 @@ std::chrono::milliseconds to_ms(double seconds) {
     return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000.0)));
 }
 
-void log_to_stderr(std::string_view level, const std::string &message) {
-    std::fprintf(stderr, "[%.*s] heartbeat: %s\n", int(level.size()), level.data(), message.c_str());
+void log_to_worker_log(std::string_view level, const std::string &message) {
+    log_message(parse_log_level(level).value_or(LogLevel::info), "heartbeat: " + message);
 }
 
 }  // namespace
@@ -46,7 +47,7 @@ struct HeartbeatClient::Impl {
 
     void log(std::string_view level, const std::string &message) const {
         if (options.log) options.log(level, message);
-        else log_to_stderr(level, message);
+        else log_to_worker_log(level, message);
     }
 
     std::string body(HeartbeatEvent event, WorkerState current) {

@@ -35,7 +35,8 @@ struct HeartbeatOptions {
     double initial_backoff_s = 0.5;
     double max_backoff_s = 30.0;
     double final_beat_timeout_s = 1.0; // for the "stopped" message sent by stop(), retries included
-    // level is "debug", "info", "warn" or "error"; default: one line on stderr.
+    // level is "debug", "info", "warn" or "error"; default: the worker's log (log/log.h),
+    // "heartbeat: " before the message. Tests set it to see what was logged.
     std::function<void(std::string_view level, const std::string &message)> log;
 };
 

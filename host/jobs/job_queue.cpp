@@ -1,5 +1,7 @@
 #include "jobs/job_queue.h"
 
+#include "log/log.h"
+
 #include "image/base64.h"
 #include "image/png.h"
 #include "image/latent_preview.h"
@@ -335,7 +337,8 @@ void JobQueue::save_output(const std::string &job_id, size_t index,
     std::ofstream file(path, std::ios::binary | std::ios::trunc);
     file.write(reinterpret_cast<const char *>(png.data()), static_cast<std::streamsize>(png.size()));
     file.close();
-    if (!file && options_.on_warning) options_.on_warning("cannot write " + path.string());
+    // Not the job's failure: its images are served over HTTP all the same.
+    if (!file) log_warn("cannot write " + path.string());
 }
 
 size_t JobQueue::retained_bytes(const Job &job) {

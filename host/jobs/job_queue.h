@@ -55,8 +55,6 @@ struct JobQueueOptions {
     size_t max_retained_bytes = size_t(2) << 30;
     // Non-empty: every result PNG is also written there as <job id>_<index>.png.
     std::string output_dir;
-    // Problems that do not fail a job (e.g. an output file that cannot be written).
-    std::function<void(const std::string &)> on_warning;
     // Where the queue records its metrics (see above); nullptr: none. Shared with the
     // HTTP server, which renders them.
     std::shared_ptr<Metrics> metrics;

@@ -2,7 +2,8 @@
 
 #include "plugin/host_error.h"
 
-#include <cstdio>
+#include "log/log.h"
+
 #include <mutex>
 #include <string>
 
@@ -19,9 +20,14 @@ PluginLogger &current_logger() {
     return logger;
 }
 
-void write_to_stderr(sdw_log_level level, std::string_view message) {
-    std::fprintf(stderr, "[plugin] %s %.*s\n", log_level_name(level),
-                 static_cast<int>(message.size()), message.data());
+// The worker's own log: the configured level filters plugin lines as it does the host's.
+void write_to_worker_log(sdw_log_level level, std::string_view message) {
+    const LogLevel host_level = level == SDW_LOG_DEBUG  ? LogLevel::debug
+                                : level == SDW_LOG_INFO ? LogLevel::info
+                                : level == SDW_LOG_WARN ? LogLevel::warn
+                                                        : LogLevel::error;
+    if (static_cast<int>(host_level) < static_cast<int>(log_level())) return;
+    log_message(host_level, "plugin: " + std::string(message));
 }
 
 // C callbacks: nothing may throw back into the plugin.
@@ -45,7 +51,7 @@ void host_log(sdw_log_level level, const char *message) noexcept {
         if (logger) {
             logger(level, text);
         } else {
-            write_to_stderr(level, text);
+            write_to_worker_log(level, text);
         }
     } catch (...) {
     }

@@ -1,6 +1,6 @@
 #include "server/http_server.h"
 
-#include "server/logging.h"
+#include "log/log.h"
 #include "server/sse_format.h"
 
 #include <boost/asio/dispatch.hpp>

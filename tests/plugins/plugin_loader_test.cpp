@@ -1,4 +1,5 @@
 // Each refusal of the plugin loader, against a plugin broken in exactly that way.
+#include "log/log.h"
 #include "plugin/host_api.h"
 #include "plugin/host_error.h"
 #include "plugin/plugin_context.h"
@@ -177,6 +178,19 @@ TEST(HostApi, LogGoesToTheSettableLogger) {
     set_plugin_logger({});
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_EQ(lines[0], "WARN device is slow");
+}
+
+TEST(HostApi, LogByDefaultGoesToTheWorkersLogAtItsLevel) {
+    const LogLevel configured = log_level();
+    set_log_level(LogLevel::warn);
+    ::testing::internal::CaptureStderr();
+    host_api()->log(SDW_LOG_INFO, "below the level");
+    host_api()->log(SDW_LOG_ERROR, "device lost");
+    const std::string written = ::testing::internal::GetCapturedStderr();
+    set_log_level(configured);
+    EXPECT_EQ(written.find("below the level"), std::string::npos) << written;
+    // The worker's own format: "<UTC time>Z [error] plugin: device lost".
+    EXPECT_NE(written.find("Z [error] plugin: device lost\n"), std::string::npos) << written;
 }
 
 TEST(HostApi, ErrorSetCopiesTheMessage) {

@@ -9,7 +9,7 @@
 #include "image/png.h"
 #include "jobs/job_queue.h"
 #include "server/http_server.h"
-#include "server/logging.h"
+#include "log/log.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,5 +1,7 @@
 // One-line, levelled log records on stderr:  2025-01-31T12:00:00.123Z [info] message
 // Thread-safe; records below the configured level are dropped before formatting.
+// The ground floor: the server, the queue, the heartbeat and the plugins' log lines
+// (through the host API) all write here, so one level and one format apply to all.
 #pragma once
 
 #include <optional>

@@ -1,4 +1,4 @@
-#include "server/logging.h"
+#include "log/log.h"
 
 #include <algorithm>
 #include <atomic>
