@@ -95,7 +95,9 @@ json optional_time(const std::optional<std::chrono::system_clock::time_point> &t
 ApiResponse json_response(int status, const json &body) {
     ApiResponse response;
     response.status = status;
-    response.body = body.dump();
+    // A refusal may quote request bytes that are not UTF-8 (a Host header): replaced by
+    // U+FFFD rather than letting dump() throw, which would turn the 4xx into a 500.
+    response.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
     return response;
 }
 

@@ -33,7 +33,8 @@ ApiResponse a1111_error(int status, const std::string &code, const std::string &
                         const std::string &field = {}) {
     json error{{"code", code}, {"message", message}};
     error["field"] = field.empty() ? json(nullptr) : json(field);
-    return a1111_json(status, json{{"error", error}, {"detail", message}}.dump());
+    // Replace, not throw, on bytes that are not UTF-8 in a quoted request value.
+    return a1111_json(status, json{{"error", error}, {"detail", message}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 ApiResponse a1111_method_not_allowed(const char *allow) {

@@ -700,7 +700,7 @@ TEST_F(HttpApi, AHostNotAllowedIsRefusedAgainstDnsRebinding) {
                                    "localhost", "sd.internal:" + port_text})
         EXPECT_EQ(http_request(port, "GET", "/v1/info", "", {{"Host", host}}).status, 200) << host;
     for (const std::string &host : std::vector<std::string>{"evil.example:" + port_text, "evil.example", "127.0.0.1.evil.example",
-                                   "sd.internal.evil"}) {
+                                   "sd.internal.evil", "\xff\xfe.example"}) {
         auto refused = http_request(port, "GET", "/health", "", {{"Host", host}});
         EXPECT_EQ(refused.status, 403) << host;
         EXPECT_EQ(refused.json()["error"]["code"], "host_not_allowed") << host;
