@@ -7,6 +7,7 @@
 #include <sdw/plugin_api.h>
 #include <sdw/tensor_views.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace sdw {
@@ -62,7 +63,8 @@ PluginComponents::PluginComponents(PluginContext &context, const ModelFolder &mo
       unet_out_channels_(model.unet_summary().out_channels),
       vae_out_channels_(model.vae_summary().out_channels),
       latent_channels_(model.vae_summary().latent_channels),
-      vae_scale_factor_(model.vae_summary().downscale_factor) {
+      vae_scale_factor_(model.vae_summary().downscale_factor),
+      vae_tiling_(VaeTiling::for_vae(model.vae_summary().sample_size, model.vae_summary().downscale_factor)) {
     if (const ModelComponent *second = model.text_encoder_2()) {
         // Same architecture and ABI kind as the first encoder (CLIP, with a projection).
         text_encoder_2_.emplace(load(context, "text_encoder", *second));
@@ -148,19 +150,41 @@ TextEncoding PluginComponents::encode_text_layer(TextEncoderSlot encoder,
 FloatTensor PluginComponents::decode(const FloatTensor &latents, const CancelCheck &cancel) {
     // One image at a time: the decoder's activations at full resolution dominate its memory
     // (eight 2048x2048 images at once would need tens of GB), so the backend plans and
-    // holds them for a single image, and the batch costs only its output pixels.
+    // holds them for a single image, and the batch costs only its output pixels. Images
+    // beyond four VAE tiles are decoded in tiles (tiled_vae_decode.h).
     const int64_t batch = latents.shape.at(0);
     const std::vector<int64_t> one_latent = {1, latents.shape.at(1), latents.shape.at(2), latents.shape.at(3)};
     const std::vector<int64_t> one_image = {1, vae_out_channels_, latents.shape.at(2) * vae_scale_factor_,
                                             latents.shape.at(3) * vae_scale_factor_};
     FloatTensor out({batch, one_image[1], one_image[2], one_image[3]});
+    const bool tiled = vae_tiling_.applies(one_latent[2], one_latent[3]);
     for (int64_t b = 0; b < batch; ++b) {
-        const sdw_tensor_view in =
-            make_view("latents", SDW_DTYPE_F32, one_latent, latents.data.data() + b * latents.item_size());
-        sdw_tensor_view o = make_view("image", SDW_DTYPE_F32, one_image, out.data.data() + b * out.item_size());
-        run_component(vae_decoder_, {&in, 1}, {&o, 1}, 0, cancel);
+        float *image = out.data.data() + b * out.item_size();
+        const float *latent = latents.data.data() + b * latents.item_size();
+        if (!tiled) {
+            decode_whole(latent, one_latent, image, cancel);
+            continue;
+        }
+        FloatTensor one(one_latent);
+        std::copy_n(latent, one.numel(), one.data.begin());
+        const FloatTensor decoded = tiled_vae_decode(one, vae_tiling_, [&](const FloatTensor &tile) {
+            FloatTensor tile_image({1, vae_out_channels_, tile.shape[2] * vae_scale_factor_,
+                                    tile.shape[3] * vae_scale_factor_});
+            decode_whole(tile.data.data(), tile.shape, tile_image.data.data(), cancel);
+            return tile_image;
+        });
+        std::copy(decoded.data.begin(), decoded.data.end(), image);
     }
     return out;
+}
+
+void PluginComponents::decode_whole(const float *latents, const std::vector<int64_t> &shape, float *image,
+                                    const CancelCheck &cancel) {
+    const std::vector<int64_t> image_shape = {shape[0], vae_out_channels_, shape[2] * vae_scale_factor_,
+                                              shape[3] * vae_scale_factor_};
+    const sdw_tensor_view in = make_view("latents", SDW_DTYPE_F32, shape, latents);
+    sdw_tensor_view o = make_view("image", SDW_DTYPE_F32, image_shape, image);
+    run_component(vae_decoder_, {&in, 1}, {&o, 1}, 0, cancel);
 }
 
 std::pair<FloatTensor, FloatTensor> PluginComponents::encode(const FloatTensor &image,

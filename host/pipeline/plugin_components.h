@@ -5,6 +5,7 @@
 
 #include "model/model_folder.h"
 #include "pipeline/sdxl_diffusion_components.h"
+#include "pipeline/tiled_vae_decode.h"
 #include "plugin/loaded_component.h"
 #include "plugin/plugin_context.h"
 
@@ -43,7 +44,9 @@ private:
     // The UNet on `inputs` (sample first), prepared again whenever the sample shape changes.
     FloatTensor run_unet(std::span<const sdw_tensor_view> inputs, const FloatTensor &sample,
                          const CancelCheck &cancel);
-
+    // The VAE decoder on latents [N, C, h, w] at `latents`, into `image` (N x 3 x 8h x 8w).
+    void decode_whole(const float *latents, const std::vector<int64_t> &shape, float *image,
+                      const CancelCheck &cancel);
 
     LoadedComponent text_encoder_;
     LoadedComponent unet_;
@@ -58,6 +61,7 @@ private:
     int64_t vae_out_channels_;
     int64_t latent_channels_;
     int64_t vae_scale_factor_;
+    VaeTiling vae_tiling_;
     std::vector<int64_t> prepared_unet_shape_;  // the shape last announced to prepare()
 };
 
