@@ -284,6 +284,10 @@ void merge_config_text(Config &config, std::string_view text, const std::string 
     json document;
     try {
         document = json::parse(text.begin(), text.end(), nullptr, true, /*ignore_comments=*/true);
+    } catch (const json::out_of_range &e) {
+        // A number beyond a double ("1e400"): nlohmann refuses it as out_of_range, not as a
+        // parse_error; either way the file is not usable JSON.
+        throw ConfigError(source, "", "invalid JSON: a number is beyond the range of a double");
     } catch (const json::parse_error &e) {
         // Drop nlohmann's "[json.exception.parse_error.101] " prefix; keep line and column.
         std::string what = e.what();

@@ -223,6 +223,7 @@ TEST_F(LoadConfig, FileErrorsNameTheKeyPath) {
          "conf.json: http.allowed_hosts[0]: expected a host name such as sd.example.com (no scheme, port or path), got \"sd.example:8080\""},
         {R"({"drain": {"grace_s": true}})", "conf.json: drain.grace_s: expected a number >= 0, got true"},
         {R"([1, 2])", "conf.json: expected an object, got an array"},
+        {R"({"queue": {"capacity": 1e400}})", "conf.json: invalid JSON: a number is beyond the range of a double"},
         {"{\n  \"listen\": {\"port\": 1,}\n}", "conf.json: invalid JSON: parse error at line 2, column"},
     };
     for (const auto &[text, expected] : cases) {
