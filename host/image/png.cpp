@@ -162,22 +162,25 @@ struct Decoded {
 // forged: refuse it before libpng sees it, which bounds every chunk by the input's size.
 // Returns the reason, or "" when every chunk up to IEND (or the end) fits.
 std::string oversized_chunk(const uint8_t *data, size_t size) {
-    constexpr size_t kChunkOverhead = 12;  // length, type, CRC
+    constexpr size_t kChunkHeader = 8;     // length, type: what libpng reads before allocating
+    constexpr size_t kChunkOverhead = 12;  // and the CRC after the data
     size_t offset = kSignatureSize;
-    while (size - offset >= kChunkOverhead) {
+    while (size - offset >= kChunkHeader) {
         const uint8_t *chunk = data + offset;
         const uint32_t length = uint32_t{chunk[0]} << 24 | uint32_t{chunk[1]} << 16 |
                                 uint32_t{chunk[2]} << 8 | uint32_t{chunk[3]};
-        if (length > size - offset - kChunkOverhead) {
+        // A header without room for its CRC counts too: libpng allocates on the header alone.
+        const size_t left = size - offset >= kChunkOverhead ? size - offset - kChunkOverhead : 0;
+        if (size - offset < kChunkOverhead || length > left) {
             char reason[128];
             std::snprintf(reason, sizeof reason, "a chunk declares %u bytes, more than the %zu left in the file",
-                          static_cast<unsigned>(length), size - offset - kChunkOverhead);
+                          static_cast<unsigned>(length), left);
             return reason;
         }
         offset += kChunkOverhead + length;
         if (std::memcmp(chunk + 4, "IEND", 4) == 0) break;
     }
-    return {};  // a partial chunk header at the end: libpng reports the truncation
+    return {};  // fewer than 8 bytes after the last chunk: libpng reports the truncation
 }
 
 Decoded decode(const uint8_t *data, size_t size, const PngDecodeLimits &limits, bool want_text,

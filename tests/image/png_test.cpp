@@ -357,6 +357,17 @@ TEST(Png, ChunkLongerThanTheFileIsRefusedBeforeLibpngAllocatesIt) {
     } catch (const std::runtime_error &e) {
         EXPECT_NE(std::string(e.what()).find("declares 134217728 bytes"), std::string::npos) << e.what();
     }
+    // Found by fuzz_png too (fuzz/corpus/png/regression_ztxt_header_at_the_end.png): the
+    // file ends after the chunk's length and type, before its CRC; libpng allocates on
+    // those 8 bytes alone (1.4 GB there).
+    png.resize(static_cast<size_t>(at - png.begin()) + 4 + 1);
+    try {
+        (void)decode_png(png.data(), png.size());
+        FAIL() << "decode_png accepted a chunk header at the end of the file";
+    } catch (const std::runtime_error &e) {
+        EXPECT_NE(std::string(e.what()).find("declares 134217728 bytes, more than the 0 left"), std::string::npos)
+            << e.what();
+    }
 }
 
 TEST(Png, RandomMutationsNeverCrash) {
