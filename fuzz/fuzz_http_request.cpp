@@ -6,8 +6,9 @@
 // 500 for a client's request (the session catches it), so here it is a crash.
 #include "fuzz_model.h"
 #include "jobs/job_queue.h"
-#include "server/api_handler.h"
 #include "log/log.h"
+#include "server/api_handler.h"
+#include "server/api_request_from_http.h"
 #include "server/metrics.h"
 #include "server/service_state.h"
 
@@ -84,17 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (ec || !parser.is_done()) return 0;
 
     auto &req = parser.get();
-    sdw::ApiRequest api;
-    api.method = std::string(req.method_string());
-    api.target = std::string(req.target());
-    api.authorization = std::string(req[http::field::authorization]);
-    api.api_key = std::string(req["X-API-Key"]);
-    api.last_event_id = std::string(req["Last-Event-ID"]);
-    api.origin = std::string(req[http::field::origin]);
-    api.access_control_request_method = std::string(req[http::field::access_control_request_method]);
-    api.content_type = std::string(req[http::field::content_type]);
-    api.host = std::string(req[http::field::host]);
-    api.body = std::move(req.body());
+sdw::ApiRequest api = sdw::api_request_from_http(req);
 
     for (sdw::ApiHandler *handler : {server->open.get(), server->guarded.get()}) {
         const sdw::ApiResponse response = handler->handle(api);

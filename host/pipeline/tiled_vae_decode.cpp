@@ -16,30 +16,26 @@ struct Planes {
     float &at(int64_t c, int64_t y, int64_t x) { return t.data[static_cast<size_t>((c * height() + y) * width() + x)]; }
 };
 
-// b's first rows fade in from a's last ones: b[y] = a[h_a - e + y] (1 - y/e) + b[y] (y/e).
-// The weights are computed in double and applied in float, as torch applies a Python
-// float to a float32 tensor.
-void blend_vertical(FloatTensor &above, FloatTensor &tile, int64_t extent) {
-    Planes a{above}, b{tile};
-    const int64_t e = std::min({a.height(), b.height(), extent});
-    for (int64_t y = 0; y < e; ++y) {
-        const float keep = static_cast<float>(static_cast<double>(y) / static_cast<double>(e));
-        const float fade = static_cast<float>(1.0 - static_cast<double>(y) / static_cast<double>(e));
-        for (int64_t c = 0; c < b.channels(); ++c)
-            for (int64_t x = 0; x < b.width(); ++x)
-                b.at(c, y, x) = a.at(c, a.height() - e + y, x) * fade + b.at(c, y, x) * keep;
-    }
-}
+enum class Axis { rows, columns };
 
-void blend_horizontal(FloatTensor &left, FloatTensor &tile, int64_t extent) {
-    Planes a{left}, b{tile};
-    const int64_t e = std::min({a.width(), b.width(), extent});
-    for (int64_t x = 0; x < e; ++x) {
-        const float keep = static_cast<float>(static_cast<double>(x) / static_cast<double>(e));
-        const float fade = static_cast<float>(1.0 - static_cast<double>(x) / static_cast<double>(e));
+// b's first rows (or columns) fade in from a's last ones over e of them:
+// b[k] = a[n_a - e + k] (1 - k/e) + b[k] (k/e). The weights are computed in double and
+// applied in float, as torch applies a Python float to a float32 tensor.
+void blend(FloatTensor &a_tensor, FloatTensor &b_tensor, int64_t extent, Axis axis) {
+    Planes a{a_tensor}, b{b_tensor};
+    const bool rows = axis == Axis::rows;
+    const int64_t a_length = rows ? a.height() : a.width();
+    const int64_t e = std::min({a_length, rows ? b.height() : b.width(), extent});
+    const int64_t across = rows ? b.width() : b.height();
+    for (int64_t k = 0; k < e; ++k) {
+        const float keep = static_cast<float>(static_cast<double>(k) / static_cast<double>(e));
+        const float fade = static_cast<float>(1.0 - static_cast<double>(k) / static_cast<double>(e));
         for (int64_t c = 0; c < b.channels(); ++c)
-            for (int64_t y = 0; y < b.height(); ++y)
-                b.at(c, y, x) = a.at(c, y, a.width() - e + x) * fade + b.at(c, y, x) * keep;
+            for (int64_t n = 0; n < across; ++n) {
+                float &out = rows ? b.at(c, k, n) : b.at(c, n, k);
+                const float from = rows ? a.at(c, a_length - e + k, n) : a.at(c, n, a_length - e + k);
+                out = from * fade + out * keep;
+            }
     }
 }
 
@@ -74,8 +70,8 @@ FloatTensor tiled_vae_decode(const FloatTensor &latents, const VaeTiling &tiling
     const int64_t height = latents.shape[2], width = latents.shape[3];
     // diffusers truncates these products to integers.
     const auto stride = static_cast<int64_t>(static_cast<double>(tiling.latent_tile) * (1.0 - tiling.overlap_factor));
-    const auto blend = static_cast<int64_t>(static_cast<double>(tiling.sample_tile) * tiling.overlap_factor);
-    const int64_t keep = tiling.sample_tile - blend;  // of each tile, what lands in the image
+    const auto blend_extent = static_cast<int64_t>(static_cast<double>(tiling.sample_tile) * tiling.overlap_factor);
+    const int64_t keep = tiling.sample_tile - blend_extent;  // of each tile, what lands in the image
     if (stride <= 0 || keep <= 0) throw std::invalid_argument("tiled_vae_decode: tiles too small to overlap");
 
     FloatTensor image;
@@ -91,8 +87,8 @@ FloatTensor tiled_vae_decode(const FloatTensor &latents, const VaeTiling &tiling
                 image = FloatTensor({1, tile.shape[1], height * scale, width * scale});
             }
             const size_t column = row.size();
-            if (!above.empty()) blend_vertical(above[column], tile, blend);
-            if (!row.empty()) blend_horizontal(row.back(), tile, blend);
+            if (!above.empty()) blend(above[column], tile, blend_extent, Axis::rows);
+            if (!row.empty()) blend(row.back(), tile, blend_extent, Axis::columns);
 
             Planes src{tile}, dst{image};
             const int64_t h = std::min(keep, src.height()), w = std::min(keep, src.width());

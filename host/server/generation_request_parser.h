@@ -24,6 +24,7 @@
 //                    steps): SSE "preview" events, at most one per 250 ms
 #pragma once
 
+#include "config/config.h"
 #include "pipeline/generation.h"
 
 #include <cstddef>
@@ -43,9 +44,9 @@ struct ApiLimits {
     int max_images = 8;
     int max_clip_skip = 12;
     size_t max_prompt_bytes = 16384;
-    // width x height x num_images x steps at most (config limits.max_pixel_steps): four
-    // 1024x1024 images of 50 steps; 2048x2048 x 8 x 150 would hold a CPU for days.
-    int64_t max_pixel_steps = int64_t{1024} * 1024 * 4 * 50;
+    // width x height x num_images x steps at most (config limits.max_pixel_steps, whose
+    // default this is); 2048x2048 x 8 x 150 would hold a CPU for days.
+    int64_t max_pixel_steps = Config::Limits{}.max_pixel_steps;
 };
 
 struct FieldError {

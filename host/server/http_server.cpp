@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include "log/log.h"
+#include "server/api_request_from_http.h"
 #include "server/sse_format.h"
 
 #include <boost/asio/dispatch.hpp>
@@ -269,17 +270,7 @@ private:
         }
 
         auto &req = parser_->get();
-        ApiRequest api;
-        api.method = std::string(req.method_string());
-        api.target = std::string(req.target());
-        api.authorization = std::string(req[http::field::authorization]);
-        api.api_key = std::string(req["X-API-Key"]);
-        api.last_event_id = std::string(req["Last-Event-ID"]);
-        api.origin = std::string(req[http::field::origin]);
-        api.access_control_request_method = std::string(req[http::field::access_control_request_method]);
-        api.content_type = std::string(req[http::field::content_type]);
-        api.host = std::string(req[http::field::host]);
-        api.body = std::move(req.body());
+        ApiRequest api = api_request_from_http(req);
         bool keep_alive = req.keep_alive();
         unsigned version = req.version();
 

@@ -11,7 +11,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -60,10 +59,7 @@ TEST_P(BatchedDecode, EachImageOfABatchIsDecodedAsItWouldBeAlone) {
 
 INSTANTIATE_TEST_SUITE_P(Plugins, BatchedDecode, ::testing::ValuesIn(testing::golden_plugins()),
                          [](const ::testing::TestParamInfo<testing::GoldenPlugin> &param_info) {
-                             std::string name = param_info.param.name;
-                             for (char &c : name)
-                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                             return name;
+                             return testing::golden_plugin_test_name(param_info.param);
                          });
 
 }  // namespace

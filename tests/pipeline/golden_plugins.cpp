@@ -26,11 +26,15 @@ std::vector<GoldenRun> all_golden_runs() {
     return runs;
 }
 
-std::string golden_run_test_name(const GoldenRun &run) {
-    std::string plugin = run.plugin.name;
-    for (char &ch : plugin)
+std::string golden_plugin_test_name(const GoldenPlugin &plugin) {
+    std::string name = plugin.name;
+    for (char &ch : name)
         if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-    return plugin + "__" + golden_case_test_name(run.id);
+    return name;
+}
+
+std::string golden_run_test_name(const GoldenRun &run) {
+    return golden_plugin_test_name(run.plugin) + "__" + golden_case_test_name(run.id);
 }
 
 void PrintTo(const GoldenRun &run, std::ostream *os) {

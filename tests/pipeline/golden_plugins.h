@@ -29,7 +29,9 @@ struct GoldenRun {
 
 // Every golden case on every plugin, one plugin's cases after another.
 std::vector<GoldenRun> all_golden_runs();
-// "<plugin>__<model>_<case>", the plugin's name with '_' for each non-alphanumeric character.
+// The plugin's name with '_' for each non-alphanumeric character, for test names.
+std::string golden_plugin_test_name(const GoldenPlugin &plugin);
+// "<plugin>__<model>_<case>", the plugin part as golden_plugin_test_name.
 std::string golden_run_test_name(const GoldenRun &run);
 void PrintTo(const GoldenRun &run, std::ostream *os);
 

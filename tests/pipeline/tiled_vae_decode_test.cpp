@@ -14,7 +14,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -70,10 +69,7 @@ TEST_P(TiledVaeDecode, ReproducesDiffusersTiledDecode) {
 
 INSTANTIATE_TEST_SUITE_P(Plugins, TiledVaeDecode, ::testing::ValuesIn(testing::golden_plugins()),
                          [](const ::testing::TestParamInfo<testing::GoldenPlugin> &param_info) {
-                             std::string name = param_info.param.name;
-                             for (char &c : name)
-                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                             return name;
+                             return testing::golden_plugin_test_name(param_info.param);
                          });
 
 }  // namespace
