@@ -35,7 +35,13 @@ if [ "${SDW_SKIP_SANITIZERS:-0}" != "1" ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSDW_SANITIZE=address,undefined \
         -DSDW_BUILD_BENCH=OFF -DSDW_PLUGIN_TORCH=OFF -DSDW_PLUGIN_VULKAN=OFF -DCMAKE_CXX_FLAGS="-O1"
   cmake --build build-asan -j"$jobs"
-  # OpenBLAS's own threads and dlopen'd plugins: keep leak checking on, but symbolize.
-  ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" UBSAN_OPTIONS="print_stacktrace=1" \
+  # Leak checking stays on. intercept_tls_get_addr=0: GCC 12's sanitizer runtime (as LLVM's
+  # up to 16) takes a dynamic TLS block that malloc happened to place at offset 16 of a page
+  # for a glibc <= 2.24 block with a header, reads the two words before it as the block's
+  # range, and LeakSanitizer's exit scan dies on that range ("Tracer caught signal 11") after
+  # the test passed: a dlopen'd plugin's thread_local lands there by chance (CI, 1 test of
+  # 676; google/sanitizers#1322). The cost: memory reachable only from a dlopen'd library's
+  # thread_local would be reported as a leak; none is.
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:intercept_tls_get_addr=0" UBSAN_OPTIONS="print_stacktrace=1" \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
 fi
