@@ -1,8 +1,8 @@
-// The public API reproduces diffusers: each golden case of tiny-sd, tiny-sd-inpaint,
-// sd-shapes and tiny-sdxl, on every golden plugin (golden_plugins.h, chosen by
-// plugin.name with plugin.options), goes through POST /v1/jobs (init images and masks
-// as base64 PNGs), is followed over its event stream, and its PNGs are compared with
-// the reference.
+// The public API reproduces diffusers: each golden case (all_golden_case_ids(): tiny-sd,
+// tiny-sd-inpaint, sd-shapes, tiny-sdxl and the few-step turbo models), on every golden
+// plugin (golden_plugins.h, chosen by plugin.name with plugin.options), goes through
+// POST /v1/jobs (init images and masks as base64 PNGs), is followed over its event
+// stream, and its PNGs are compared with the reference.
 #include "golden_plugins.h"
 #include "http_test_client.h"
 #include "worker_process.h"

@@ -86,7 +86,8 @@ std::vector<GoldenCase> load_golden_cases(const std::string &model) {
 
 std::vector<GoldenCaseId> all_golden_case_ids() {
     std::vector<GoldenCaseId> ids;
-    for (const std::string model : {"tiny-sd", "tiny-sd-inpaint", "sd-shapes", "tiny-sdxl"})
+    for (const std::string model :
+         {"tiny-sd", "tiny-sd-inpaint", "sd-shapes", "tiny-sdxl", "tiny-sd-turbo", "tiny-sdxl-turbo"})
         for (const GoldenCase &c : load_golden_cases(model)) ids.push_back({model, c.name});
     return ids;
 }

@@ -1,4 +1,5 @@
-// Every reference generation of tiny-sd, tiny-sd-inpaint, sd-shapes and tiny-sdxl,
+// Every reference generation of tiny-sd, tiny-sd-inpaint, sd-shapes, tiny-sdxl and the
+// few-step tiny-sd-turbo and tiny-sdxl-turbo (tools/references/few_step.py),
 // reproduced on every golden plugin (golden_plugins.h): the latents after each step
 // within float32 reordering noise of diffusers' trajectory (where the fixture has one; tiny-sdxl's does
 // not), and the 8-bit image within one level of the reference's.
