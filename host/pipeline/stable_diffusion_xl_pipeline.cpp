@@ -2,30 +2,13 @@
 
 #include "pipeline/denoising_support.h"
 #include "pipeline/image_tensors.h"
+#include "pipeline/operation_latents.h"
 
 #include <algorithm>
 #include <stdexcept>
 
 namespace sdw {
 namespace {
-
-void check_request(const GenerationRequest &req, const PipelineModel &model) {
-    if (req.operation != Operation::txt2img)
-        throw GenerationInvalid("operation",
-                                "SDXL models serve txt2img only in this version of sd-worker");
-    if (req.num_images < 1) throw GenerationInvalid("num_images", "num_images must be at least 1");
-    if (req.steps < 1) throw GenerationInvalid("steps", "steps must be at least 1");
-    if (req.clip_skip < 0) throw GenerationInvalid("clip_skip", "clip_skip must be at least 1");
-    const int64_t f = model.vae_scale_factor;
-    if (req.width % f != 0)
-        throw GenerationInvalid("width", "width must be a multiple of " + std::to_string(f));
-    if (req.height % f != 0)
-        throw GenerationInvalid("height", "height must be a multiple of " + std::to_string(f));
-    if (model.unet_in_channels != model.latent_channels)
-        throw std::runtime_error("unsupported SDXL UNet: " + std::to_string(model.unet_in_channels) +
-                                 " input channels for " + std::to_string(model.latent_channels) +
-                                 " latent channels");
-}
 
 // [B, L, Da] ++ [B, L, Db] along the feature axis (torch.concat(..., dim=-1)).
 FloatTensor concat_features(const FloatTensor &a, const FloatTensor &b) {
@@ -76,8 +59,9 @@ ModelDescription StableDiffusionXLPipeline::describe() const {
     d.default_height = d.default_width;
     // SDXL conditions on the penultimate layer already: clip_skip N reads layer N + 1 from the end.
     d.max_clip_skip = static_cast<int>(model_.text_encoder_layers) - 1;
-    d.inpainting_unet = false;
-    d.operations = {Operation::txt2img};
+    d.inpainting_unet = model_.unet_in_channels == model_.latent_channels * 2 + 1;
+    if (!components_->can_encode()) d.operations = {Operation::txt2img};
+    else if (d.inpainting_unet) d.operations = {Operation::inpaint};
     d.latent_format = LatentFormat::sdxl;
     d.schedulers = scheduler_names();
     return d;
@@ -99,9 +83,8 @@ StableDiffusionXLPipeline::encode_prompt(const std::string &text, int layer, con
 GenerationResult StableDiffusionXLPipeline::generate(const GenerationRequest &req,
                                                      const GenerationCallbacks &callbacks) {
     const auto start = Clock::now();
-    check_request(req, model_);
-    const int64_t width = req.width != 0 ? req.width : model_.sample_size * model_.vae_scale_factor;
-    const int64_t height = req.height != 0 ? req.height : model_.sample_size * model_.vae_scale_factor;
+    check_operation(req, model_.latent_channels, model_.unet_in_channels, components_->can_encode());
+    const Geometry geo = resolve_geometry(req, model_.sample_size, model_.vae_scale_factor);
     const CancelCheck cancel = cancel_check(callbacks);
     auto throw_if_cancelled = [&] {
         if (cancel()) throw GenerationCancelled();
@@ -137,38 +120,56 @@ GenerationResult StableDiffusionXLPipeline::generate(const GenerationRequest &re
         }
     }
     // negative_original_size etc. default to the positive ones, so every row is the same.
-    const FloatTensor time_ids = default_time_ids(guided ? 2 * n : n, height, width);
+    const FloatTensor time_ids = default_time_ids(guided ? 2 * n : n, geo.height, geo.width);
     result.timings_ms["text_encoder"] = ms_since(t0);
     throw_if_cancelled();
 
-    // 2. Timesteps and initial latents (randn * init_noise_sigma, as prepare_latents).
-    scheduler->set_timesteps(req.steps);
-    const int total_steps = static_cast<int>(scheduler->timesteps().size());
+    // 2. Timesteps and initial latents, drawing noise in diffusers' order. img2img
+    // normalises image latents with the VAE's latents_mean / latents_std where it has
+    // them; the inpaint pipeline only scales them (diffusers 0.42, both pipelines).
     t0 = Clock::now();
-    const int64_t f = model_.vae_scale_factor;
-    FloatTensor latents({n, model_.latent_channels, height / f, width / f});
-    rng->randn(latents.data.data(), latents.numel());
-    const float sigma = scheduler->init_noise_sigma();
-    for (float &v : latents.data) v *= sigma;
+    const bool normalise = req.operation == Operation::img2img && !options_.latents_mean.empty();
+    const LatentEncoder encode = [&](const FloatTensor &image) {
+        FloatTensor latents = sample_posterior(*components_, image, *rng, cancel);
+        const float scaling = model_.scaling_factor;
+        if (!normalise) {
+            for (float &v : latents.data) v *= scaling;
+            return latents;
+        }
+        const size_t plane = static_cast<size_t>(latents.shape[2] * latents.shape[3]);
+        const size_t channels = static_cast<size_t>(model_.latent_channels);
+        for (size_t k = 0; k < latents.numel(); ++k) {
+            const size_t c = (k / plane) % channels;
+            latents.data[k] = (latents.data[k] - options_.latents_mean[c]) * scaling / options_.latents_std[c];
+        }
+        return latents;
+    };
+    OperationLatents op(req, geo, model_.latent_channels, model_.unet_in_channels, *scheduler, *rng, encode);
+    FloatTensor &latents = op.latents();
     result.timings_ms["prepare_latents"] = ms_since(t0);
 
     // 3. Denoising loop.
     t0 = Clock::now();
+    const int64_t copies = guided ? 2 : 1;
     const size_t item = latents.numel();
     std::vector<float> guided_pred(item);
-    for (int i = 0; i < total_steps; ++i) {
+    const int end = op.start_index() + op.total_steps();
+    for (int i = op.start_index(); i < end; ++i) {
         throw_if_cancelled();
         FloatTensor model_input = latents;
         scheduler->scale_model_input(model_input.data.data(), model_input.numel(), i);
         if (guided) model_input = repeat_batch(model_input, 2);
+        model_input = op.unet_input(std::move(model_input), copies);
         const float t = static_cast<float>(scheduler->timestep_value(i));
         const std::vector<float> ts(static_cast<size_t>(model_input.shape[0]), t);
         const FloatTensor pred = components_->predict_noise_text_time(
             model_input, ts, cond.context, cond.text_embeds, time_ids, cancel);
         combine_guidance(pred, guided, req.guidance_scale, latents.shape, guided_pred);
         scheduler->step(guided_pred.data(), i, latents.data.data(), item, noise_fn);
-        if (callbacks.on_step) callbacks.on_step(i + 1, total_steps);
-        if (callbacks.on_latents) callbacks.on_latents(i + 1, latents.shape, latents.data.data());
+        op.after_step(*scheduler, i);
+        const int step = i - op.start_index() + 1;
+        if (callbacks.on_step) callbacks.on_step(step, op.total_steps());
+        if (callbacks.on_latents) callbacks.on_latents(step, latents.shape, latents.data.data());
     }
     result.timings_ms["denoise"] = ms_since(t0);
     throw_if_cancelled();

@@ -1,13 +1,15 @@
-// Stable Diffusion XL text-to-image, step for step what diffusers'
-// StableDiffusionXLPipeline does, so that a seed gives the reference's image: both
-// text encoders' penultimate hidden states side by side as the context, the second
-// encoder's projected pooled output and the size/crop "time ids" as the UNet's added
-// conditioning. The networks run in a plugin (SdxlDiffusionComponents).
+// Stable Diffusion XL text-to-image, image-to-image and inpainting, step for step what
+// diffusers' StableDiffusionXL{,Img2Img,Inpaint}Pipeline do, so that a seed gives the
+// reference's image: both text encoders' penultimate hidden states side by side as the
+// context, the second encoder's projected pooled output and the size/crop "time ids" as
+// the UNet's added conditioning; the operations' latents as SD's (operation_latents.h),
+// with a 4-channel or a 9-channel inpainting UNet. The networks run in a plugin
+// (SdxlDiffusionComponents).
 //
-// Not yet served: img2img and inpaint (refused with GenerationInvalid("operation")),
-// the refiner (5 time ids with an aesthetic score), and the micro-conditioning
-// arguments (original_size, crops_coords_top_left, target_size, their negative_*
-// twins): they take diffusers' defaults, (height, width), (0, 0), (height, width).
+// Not yet served: the refiner (5 time ids with an aesthetic score), denoising_start /
+// denoising_end, and the micro-conditioning arguments (original_size,
+// crops_coords_top_left, target_size, their negative_* twins): they take diffusers'
+// defaults, (height, width), (0, 0), (height, width).
 #pragma once
 
 #include "pipeline/generation.h"

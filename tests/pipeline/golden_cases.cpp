@@ -35,23 +35,24 @@ Image hw_to_mask(const TensorInfo &t) {
 }  // namespace
 
 std::string fixtures_dir() { return SDW_TEST_FIXTURES; }
-std::string golden_dir(const std::string &model) { return fixtures_dir() + "/golden/" + model; }
+std::string golden_dir(const std::string &set) { return fixtures_dir() + "/golden/" + set; }
 std::string model_dir(const std::string &model) {
     if (model == "sd-shapes") return SDW_DEFAULT_MODEL;
     return fixtures_dir() + "/models/" + model;
 }
 
-std::vector<GoldenCase> load_golden_cases(const std::string &model) {
-    std::ifstream in(golden_dir(model) + "/cases.json");
-    if (!in) throw std::runtime_error("cannot read cases.json of " + model);
+std::vector<GoldenCase> load_golden_cases(const std::string &set) {
+    std::ifstream in(golden_dir(set) + "/cases.json");
+    if (!in) throw std::runtime_error("cannot read cases.json of " + set);
     const nlohmann::json doc = nlohmann::json::parse(in);
-    const SafetensorsFile tensors =
-        SafetensorsFile::open(golden_dir(model) + "/pipelines.safetensors");
+    const std::string model = doc.at("model").get<std::string>();
+    const SafetensorsFile tensors = SafetensorsFile::open(golden_dir(set) + "/pipelines.safetensors");
 
     std::vector<GoldenCase> cases;
     for (const auto &c : doc.at("cases")) {
         GoldenCase g;
         g.name = c.at("name").get<std::string>();
+        g.model = model;
         GenerationRequest &r = g.request;
         // "txt2img", "img2img", "inpaint", or with a model family first ("sdxl txt2img").
         std::string pipeline = c.at("pipeline").get<std::string>();
@@ -86,25 +87,26 @@ std::vector<GoldenCase> load_golden_cases(const std::string &model) {
 
 std::vector<GoldenCaseId> all_golden_case_ids() {
     std::vector<GoldenCaseId> ids;
-    for (const std::string model :
-         {"tiny-sd", "tiny-sd-inpaint", "sd-shapes", "tiny-sdxl", "tiny-sd-turbo", "tiny-sdxl-turbo"})
-        for (const GoldenCase &c : load_golden_cases(model)) ids.push_back({model, c.name});
+    for (const std::string set : {"tiny-sd", "tiny-sd-inpaint", "sd-shapes", "tiny-sdxl",
+                                  "tiny-sdxl-edits", "tiny-sdxl-inpaint", "tiny-sd-turbo",
+                                  "tiny-sdxl-turbo"})
+        for (const GoldenCase &c : load_golden_cases(set)) ids.push_back({set, c.model, c.name});
     return ids;
 }
 
 GoldenCase find_golden_case(const GoldenCaseId &id) {
-    for (GoldenCase &c : load_golden_cases(id.model))
+    for (GoldenCase &c : load_golden_cases(id.set))
         if (c.name == id.case_name) return std::move(c);
-    throw std::runtime_error("no golden case " + id.model + "/" + id.case_name);
+    throw std::runtime_error("no golden case " + id.set + "/" + id.case_name);
 }
 
 std::string golden_case_test_name(const GoldenCaseId &id) {
-    std::string s = id.model + "_" + id.case_name;
+    std::string s = id.set + "_" + id.case_name;
     for (char &ch : s)
         if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
     return s;
 }
 
-void PrintTo(const GoldenCaseId &id, std::ostream *os) { *os << id.model << "/" << id.case_name; }
+void PrintTo(const GoldenCaseId &id, std::ostream *os) { *os << id.set << "/" << id.case_name; }
 
 }  // namespace sdw::testing

@@ -3,7 +3,7 @@
 // joined, and the UNet's added conditioning (pooled embeddings, time ids). The golden
 // images (pipeline_golden_test.cpp) check the arithmetic against diffusers; these check
 // the paths its cases do not take (no negative prompt, clip_skip, no guidance,
-// several images, refusals).
+// several images, refusals of what the request gets wrong).
 #include "pipeline/stable_diffusion_xl_pipeline.h"
 
 #include <gtest/gtest.h>
@@ -237,11 +237,21 @@ TEST_F(SdxlPipelineWiring, RefusesWhatItCannotServe) {
     };
     GenerationRequest img2img = request();
     img2img.operation = Operation::img2img;
-    img2img.init_image = Image{};
-    EXPECT_EQ(field_of(img2img), "operation");
+    EXPECT_EQ(field_of(img2img), "init_image");
     GenerationRequest inpaint = img2img;
     inpaint.operation = Operation::inpaint;
-    EXPECT_EQ(field_of(inpaint), "operation");
+    inpaint.init_image = Image{64, 96, 3, std::vector<uint8_t>(64 * 96 * 3)};
+    EXPECT_EQ(field_of(inpaint), "mask");
+    inpaint.mask = Image{32, 96, 1, std::vector<uint8_t>(32 * 96)};
+    EXPECT_EQ(field_of(inpaint), "mask");
+    GenerationRequest weak = img2img;
+    weak.init_image = inpaint.init_image;
+    weak.strength = 0.2f;  // int(2 steps * 0.2) = 0 steps
+    EXPECT_EQ(field_of(weak), "strength");
+    GenerationRequest resized = weak;
+    resized.strength = 0.5f;
+    resized.width = 128;
+    EXPECT_EQ(field_of(resized), "width");
     GenerationRequest odd = request();
     odd.width = 60;
     EXPECT_EQ(field_of(odd), "width");

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""References for SDXL image-to-image and inpainting (issue 11 item 1).
+
+diffusers' StableDiffusionXLImg2ImgPipeline and StableDiffusionXLInpaintPipeline on the
+committed tiny-sdxl, and the inpaint pipeline on a 9-channel variant of it:
+
+  tests/fixtures/models/tiny-sdxl-inpaint/  tiny-sdxl's encoders, tokenizers, VAE and
+                                            scheduler (symlinks) with a UNet of the same
+                                            config but 9 input channels (latents, mask,
+                                            masked-image latents), random from seed 0, as
+                                            SDXL inpainting checkpoints are built
+  tests/fixtures/golden/tiny-sdxl-edits/    img2img (euler, dpmpp_2m_karras) and 4-channel
+                                            inpaint (euler, euler_a) on tiny-sdxl
+  tests/fixtures/golden/tiny-sdxl-inpaint/  9-channel inpaint (euler at strength 1,
+                                            dpmpp_2m_karras at 0.7)
+
+in the layout of ../shared/fixtures (README there): per case <case>.image (float32 NHWC
+in [0, 1]), <case>.step_latents, <case>.timesteps, <case>.init_image (uint8 CHW) and, for
+inpainting, <case>.mask (uint8 HW, 255 = repaint). The init image and mask are drawn
+here (a gradient with a disc; a rectangle), 128x128 like tiny-sdxl's other cases. Every
+scheduler is the named class built from the model's scheduler config; all noise comes
+from one torch CPU generator seeded with the case's seed.
+
+Run from the repository root with the venv of tools/references/requirements.txt:
+  /tmp/refs/bin/python tools/references/sdxl_edits.py
+It rewrites the files above bit for bit.
+"""
+import json
+import os
+import pathlib
+
+import numpy as np
+import PIL.Image
+import torch
+from diffusers import (DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
+                       StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline, UNet2DConditionModel)
+from safetensors.torch import save_file
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests/fixtures"
+SIZE = 128
+
+SCHEDULERS = {
+    "euler": (EulerDiscreteScheduler, {}),
+    "euler_a": (EulerAncestralDiscreteScheduler, {}),
+    "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {"use_karras_sigmas": True}),
+}
+
+
+def init_image() -> np.ndarray:
+    """HWC uint8: a diagonal colour gradient with a light disc left of centre."""
+    y, x = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) / (SIZE - 1)
+    rgb = np.stack([0.2 + 0.6 * x, 0.3 + 0.4 * y, 0.8 - 0.5 * x * y], axis=-1)
+    disc = (x - 0.4) ** 2 + (y - 0.5) ** 2 < 0.2 ** 2
+    rgb[disc] = [0.95, 0.9, 0.7]
+    return np.round(rgb * 255).astype(np.uint8)
+
+
+def mask_image() -> np.ndarray:
+    """HW uint8: 255 (repaint) over a rectangle that cuts through the disc."""
+    mask = np.zeros((SIZE, SIZE), dtype=np.uint8)
+    mask[32:96, 48:112] = 255
+    return mask
+
+
+def make_inpaint_model() -> pathlib.Path:
+    src, dst = FIXTURES / "models/tiny-sdxl", FIXTURES / "models/tiny-sdxl-inpaint"
+    dst.mkdir(parents=True, exist_ok=True)
+    index = json.loads((src / "model_index.json").read_text())
+    for component, spec in index.items():
+        if component.startswith("_") or component == "unet" or not isinstance(spec, list) or spec[0] is None:
+            continue
+        link = dst / component
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(os.path.join("..", "tiny-sdxl", component))
+    index["_class_name"] = "StableDiffusionXLInpaintPipeline"
+    (dst / "model_index.json").write_text(json.dumps(index, indent=1) + "\n")
+    config = UNet2DConditionModel.load_config(src / "unet")
+    config["in_channels"] = 9
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel.from_config(config).eval()
+    unet.save_pretrained(dst / "unet", safe_serialization=True)
+    os.chmod(dst / "unet/diffusion_pytorch_model.safetensors", 0o644)
+    return dst
+
+
+class StepRecorder:
+    """Latents after each step, through diffusers' callback_on_step_end."""
+
+    def __init__(self):
+        self.latents = []
+
+    def __call__(self, pipe, step, timestep, kwargs):
+        self.latents.append(kwargs["latents"].detach().clone())
+        return kwargs
+
+
+def run_case(pipe, case: dict, tensors: dict, image: np.ndarray, mask=None):
+    cls, kwargs = SCHEDULERS[case["scheduler"]]
+    pipe.scheduler = cls.from_config(pipe.scheduler.config, **kwargs)
+    recorder = StepRecorder()
+    args = dict(prompt=case["prompt"], negative_prompt=case["negative_prompt"], image=PIL.Image.fromarray(image),
+                num_inference_steps=case["steps"], guidance_scale=case["guidance_scale"], strength=case["strength"],
+                generator=torch.Generator("cpu").manual_seed(case["seed"]), output_type="np",
+                callback_on_step_end=recorder)
+    if mask is not None:
+        args.update(mask_image=PIL.Image.fromarray(mask), height=SIZE, width=SIZE)
+    out = pipe(**args).images
+    name = case["name"]
+    tensors[f"{name}.image"] = torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32))
+    tensors[f"{name}.step_latents"] = torch.stack(recorder.latents).contiguous()
+    tensors[f"{name}.timesteps"] = pipe.scheduler.timesteps.to(torch.float32).contiguous()
+    tensors[f"{name}.init_image"] = torch.from_numpy(image.transpose(2, 0, 1).copy())
+    if mask is not None:
+        tensors[f"{name}.mask"] = torch.from_numpy(mask.copy())
+
+
+def case(operation: str, scheduler: str, strength: float, seed: int, pipeline: str) -> dict:
+    c = {"name": f"{operation}.{scheduler}", "pipeline": f"sdxl {operation}", "diffusers_pipeline": pipeline,
+         "scheduler": scheduler, "scheduler_kwargs": SCHEDULERS[scheduler][1], "prompt": "a photo of a cat",
+         "negative_prompt": "blurry", "steps": 5, "guidance_scale": 5.0, "strength": strength, "seed": seed,
+         "init_image": f"{operation}.{scheduler}.init_image (uint8 CHW)"}
+    if operation == "inpaint":
+        c["mask"] = f"{operation}.{scheduler}.mask (uint8 HW, 255 = repaint)"
+    return c
+
+
+def write_golden(name: str, model: str, cases: list, tensors: dict):
+    out = FIXTURES / "golden" / name
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cases.json").write_text(json.dumps({"model": model, "cases": cases}, indent=1) + "\n")
+    save_file(tensors, str(out / "pipelines.safetensors"))
+    os.chmod(out / "pipelines.safetensors", 0o644)
+    print(f"{out.relative_to(ROOT)}: {', '.join(c['name'] for c in cases)}")
+
+
+def main():
+    image, mask = init_image(), mask_image()
+
+    base = FIXTURES / "models/tiny-sdxl"
+    img2img = StableDiffusionXLImg2ImgPipeline.from_pretrained(base, torch_dtype=torch.float32)
+    img2img.set_progress_bar_config(disable=True)
+    inpaint = StableDiffusionXLInpaintPipeline(**img2img.components)
+    inpaint.set_progress_bar_config(disable=True)
+    cases, tensors = [], {}
+    for c in (case("img2img", "euler", 0.6, 7, "StableDiffusionXLImg2ImgPipeline"),
+              case("img2img", "dpmpp_2m_karras", 0.8, 8, "StableDiffusionXLImg2ImgPipeline")):
+        run_case(img2img, c, tensors, image)
+        cases.append(c)
+    for c in (case("inpaint", "euler", 1.0, 11, "StableDiffusionXLInpaintPipeline"),
+              case("inpaint", "euler_a", 0.7, 12, "StableDiffusionXLInpaintPipeline")):
+        run_case(inpaint, c, tensors, image, mask)
+        cases.append(c)
+    write_golden("tiny-sdxl-edits", "tiny-sdxl", cases, tensors)
+
+    folder = make_inpaint_model()
+    inpaint9 = StableDiffusionXLInpaintPipeline.from_pretrained(folder, torch_dtype=torch.float32)
+    inpaint9.set_progress_bar_config(disable=True)
+    cases, tensors = [], {}
+    for c in (case("inpaint", "euler", 1.0, 21, "StableDiffusionXLInpaintPipeline"),
+              case("inpaint", "dpmpp_2m_karras", 0.7, 22, "StableDiffusionXLInpaintPipeline")):
+        run_case(inpaint9, c, tensors, image, mask)
+        cases.append(c)
+    write_golden("tiny-sdxl-inpaint", "tiny-sdxl-inpaint", cases, tensors)
+
+
+if __name__ == "__main__":
+    main()
