@@ -14,7 +14,7 @@
 #include <cmath>
 
 #include "schedulers/noise_schedule.h"
-#include "schedulers/scheduler_support.h"
+#include "schedulers/alpha_scheduler.h"
 
 namespace sdw::sched {
 
@@ -41,10 +41,11 @@ Prediction parse_prediction(const SchedulerConfig& cfg) {
     cfg.reject("prediction_type", "must be epsilon, sample or v_prediction");
 }
 
-class DdimScheduler final : public Scheduler {
+class DdimScheduler final : public AlphaScheduler {
 public:
     DdimScheduler(const SchedulerConfig& cfg, double eta)
-        : train_steps_(cfg.integer("num_train_timesteps")),
+        : AlphaScheduler("DDIMScheduler", alphas_cumprod_of(make_betas(cfg, true)), cfg.flag("set_alpha_to_one")),
+          train_steps_(cfg.integer("num_train_timesteps")),
           steps_offset_(cfg.integer("steps_offset")),
           spacing_(cfg.text("timestep_spacing")),
           prediction_(parse_prediction(cfg)),
@@ -55,8 +56,6 @@ public:
         if (spacing_ != "linspace" && spacing_ != "leading" && spacing_ != "trailing")
             cfg.reject("timestep_spacing", "must be linspace, leading or trailing");
         if (eta < 0) throw std::invalid_argument("DDIMScheduler: eta must not be negative");
-        alphas_cumprod_ = alphas_cumprod_of(make_betas(cfg, true));
-        final_alpha_cumprod_ = cfg.flag("set_alpha_to_one") ? 1.0f : alphas_cumprod_[0];
     }
 
     void set_timesteps(int steps) override {
@@ -75,8 +74,6 @@ public:
             for (double& t : timesteps_) t -= 1;
         }
     }
-    const std::vector<double>& timesteps() const override { return timesteps_; }
-    float init_noise_sigma() const override { return 1.0f; }
     void set_begin_index(int) override {}
     void scale_model_input(float*, size_t, int step_index) override {
         check_index(step_index, timesteps_.size());
@@ -128,19 +125,8 @@ public:
         }
     }
 
-    void add_noise(const float* original, const float* noise, int step_index, float* out,
-                   size_t n) const override {
-        check_index(step_index, timesteps_.size());
-        add_noise_alpha(alpha_at(static_cast<int64_t>(timesteps_[static_cast<size_t>(step_index)])),
-                        original, noise, out, n);
-    }
 
 private:
-    float alpha_at(int64_t t) const {
-        if (t < 0 || t >= static_cast<int64_t>(alphas_cumprod_.size()))
-            throw std::out_of_range("DDIMScheduler: timestep " + std::to_string(t) + " out of range");
-        return alphas_cumprod_[static_cast<size_t>(t)];
-    }
 
     int train_steps_;
     int steps_offset_;
@@ -149,10 +135,7 @@ private:
     bool clip_sample_;
     float clip_range_;
     double eta_;
-    std::vector<float> alphas_cumprod_;
-    float final_alpha_cumprod_;
     int steps_ = 0;
-    std::vector<double> timesteps_;
 };
 
 }  // namespace

@@ -11,8 +11,7 @@
 #include <cmath>
 
 #include "schedulers/noise_schedule.h"
-#include "schedulers/scheduler_support.h"
-#include "schedulers/sigma_schedule.h"
+#include "schedulers/sigma_scheduler.h"
 
 namespace sdw::sched {
 
@@ -24,14 +23,13 @@ nlohmann::json euler_ancestral_defaults() {
 
 namespace {
 
-class EulerAncestralScheduler final : public Scheduler {
+class EulerAncestralScheduler final : public SigmaScheduler {
 public:
-    explicit EulerAncestralScheduler(const SchedulerConfig& cfg) : cfg_(cfg) {
+    explicit EulerAncestralScheduler(const SchedulerConfig& cfg) : SigmaScheduler(cfg) {
         const std::string p = cfg.text("prediction_type");
         if (p != "epsilon" && p != "v_prediction")
             cfg.reject("prediction_type", "must be epsilon or v_prediction");
         v_prediction_ = p == "v_prediction";
-        sigma_timestep_grid(cfg, 1);  // validates timestep_spacing
         alphas_cumprod_ = alphas_cumprod_of(make_betas(cfg, true));
         if (cfg.flag("rescale_betas_zero_snr")) alphas_cumprod_.back() = std::ldexp(1.0f, -24);
         train_sigmas_ = train_sigmas(alphas_cumprod_);
@@ -41,22 +39,8 @@ public:
         check_steps(steps, cfg_.integer("num_train_timesteps"));
         SigmaSchedule s = interpolated_sigmas(train_sigmas_, sigma_timestep_grid(cfg_, steps),
                                               SigmaKind::interpolated, std::nullopt, std::nullopt);
-        sigmas_ = std::move(s.sigmas);
-        sigmas_.push_back(0.0f);
-        timesteps_.assign(s.timesteps.begin(), s.timesteps.end());
-        index_.reset();
+        use_schedule(std::move(s), 0.0f);
     }
-    const std::vector<double>& timesteps() const override { return timesteps_; }
-    float init_noise_sigma() const override {
-        return sigma_init_noise(sigmas_, cfg_.text("timestep_spacing"));
-    }
-    void set_begin_index(int index) override { index_.set_begin(index); }
-
-    void scale_model_input(float* sample, size_t n, int step_index) override {
-        const int i = index_.sync(step_index, timesteps_.size());
-        sigma_scale_input(sigmas_[static_cast<size_t>(i)], sample, n);
-    }
-
     void step(const float* model_output, int step_index, float* sample, size_t n,
               const NoiseFn& noise) override {
         const auto i = static_cast<size_t>(index_.sync(step_index, timesteps_.size()));
@@ -83,20 +67,10 @@ public:
         index_.advance();
     }
 
-    void add_noise(const float* original, const float* noise, int step_index, float* out,
-                   size_t n) const override {
-        check_index(step_index, timesteps_.size());
-        sigma_add_noise(sigmas_[static_cast<size_t>(step_index)], original, noise, out, n);
-    }
-
 private:
-    SchedulerConfig cfg_;
     bool v_prediction_ = false;
     std::vector<float> alphas_cumprod_;
     std::vector<float> train_sigmas_;
-    std::vector<float> sigmas_;
-    std::vector<double> timesteps_;
-    StepIndex index_;
 };
 
 }  // namespace

@@ -15,8 +15,7 @@
 #include <cmath>
 
 #include "schedulers/noise_schedule.h"
-#include "schedulers/scheduler_support.h"
-#include "schedulers/sigma_schedule.h"
+#include "schedulers/sigma_scheduler.h"
 
 namespace sdw::sched {
 
@@ -36,9 +35,9 @@ namespace {
 
 enum class Prediction { epsilon, sample, v_prediction };
 
-class EulerScheduler final : public Scheduler {
+class EulerScheduler final : public SigmaScheduler {
 public:
-    explicit EulerScheduler(const SchedulerConfig& cfg) : cfg_(cfg) {
+    explicit EulerScheduler(const SchedulerConfig& cfg) : SigmaScheduler(cfg) {
         const std::string p = cfg.text("prediction_type");
         if (p == "epsilon") prediction_ = Prediction::epsilon;
         else if (p == "v_prediction") prediction_ = Prediction::v_prediction;
@@ -56,7 +55,6 @@ public:
         if (timestep_type != "discrete" && timestep_type != "continuous")
             cfg.reject("timestep_type", "must be discrete or continuous");
         continuous_ = timestep_type == "continuous" && prediction_ == Prediction::v_prediction;
-        sigma_timestep_grid(cfg, 1);  // validates timestep_spacing now, not at the first job
 
         alphas_cumprod_ = alphas_cumprod_of(make_betas(cfg, true));
         if (cfg.flag("rescale_betas_zero_snr")) alphas_cumprod_.back() = std::ldexp(1.0f, -24);
@@ -71,29 +69,13 @@ public:
         SigmaSchedule s = interpolated_sigmas(train_sigmas_, sigma_timestep_grid(cfg_, steps), kind,
                                               cfg_.optional_number("sigma_min"),
                                               cfg_.optional_number("sigma_max"));
-        sigmas_ = std::move(s.sigmas);
         const float a0 = alphas_cumprod_[0];
-        sigmas_.push_back(cfg_.text("final_sigmas_type") == "zero" ? 0.0f : std::sqrt((1.0f - a0) / a0));
-        timesteps_.clear();
+        use_schedule(std::move(s), cfg_.text("final_sigmas_type") == "zero" ? 0.0f : std::sqrt((1.0f - a0) / a0));
         if (continuous_) {
             for (size_t i = 0; i + 1 < sigmas_.size(); ++i)
-                timesteps_.push_back(static_cast<double>(0.25f * std::log(sigmas_[i])));
-        } else {
-            for (float t : s.timesteps) timesteps_.push_back(static_cast<double>(t));
+                timesteps_[i] = static_cast<double>(0.25f * std::log(sigmas_[i]));
         }
-        index_.reset();
     }
-    const std::vector<double>& timesteps() const override { return timesteps_; }
-    float init_noise_sigma() const override {
-        return sigma_init_noise(sigmas_, cfg_.text("timestep_spacing"));
-    }
-    void set_begin_index(int index) override { index_.set_begin(index); }
-
-    void scale_model_input(float* sample, size_t n, int step_index) override {
-        const int i = index_.sync(step_index, timesteps_.size());
-        sigma_scale_input(sigmas_[static_cast<size_t>(i)], sample, n);
-    }
-
     void step(const float* model_output, int step_index, float* sample, size_t n,
               const NoiseFn&) override {
         const auto i = static_cast<size_t>(index_.sync(step_index, timesteps_.size()));
@@ -117,21 +99,11 @@ public:
         index_.advance();
     }
 
-    void add_noise(const float* original, const float* noise, int step_index, float* out,
-                   size_t n) const override {
-        check_index(step_index, timesteps_.size());
-        sigma_add_noise(sigmas_[static_cast<size_t>(step_index)], original, noise, out, n);
-    }
-
 private:
-    SchedulerConfig cfg_;
     Prediction prediction_ = Prediction::epsilon;
     bool continuous_ = false;
     std::vector<float> alphas_cumprod_;
     std::vector<float> train_sigmas_;
-    std::vector<float> sigmas_;
-    std::vector<double> timesteps_;
-    StepIndex index_;
 };
 
 }  // namespace

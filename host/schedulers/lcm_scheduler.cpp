@@ -16,7 +16,7 @@
 #include <cmath>
 
 #include "schedulers/noise_schedule.h"
-#include "schedulers/scheduler_support.h"
+#include "schedulers/alpha_scheduler.h"
 
 namespace sdw::sched {
 
@@ -36,10 +36,11 @@ namespace {
 
 enum class Prediction { epsilon, sample, v_prediction };
 
-class LcmScheduler final : public Scheduler {
+class LcmScheduler final : public AlphaScheduler {
 public:
     explicit LcmScheduler(const SchedulerConfig& cfg)
-        : train_steps_(cfg.integer("num_train_timesteps")),
+        : AlphaScheduler("LCMScheduler", alphas_cumprod_of(make_betas(cfg, true)), cfg.flag("set_alpha_to_one")),
+          train_steps_(cfg.integer("num_train_timesteps")),
           original_steps_(cfg.integer("original_inference_steps")),
           clip_sample_(cfg.flag("clip_sample")),
           clip_range_(static_cast<float>(cfg.number("clip_sample_range"))),
@@ -52,8 +53,6 @@ public:
         cfg.require_false("thresholding", "(dynamic thresholding) is not supported");
         if (original_steps_ < 1 || original_steps_ > train_steps_)
             cfg.reject("original_inference_steps", "must be between 1 and num_train_timesteps");
-        alphas_cumprod_ = alphas_cumprod_of(make_betas(cfg, true));
-        final_alpha_cumprod_ = cfg.flag("set_alpha_to_one") ? 1.0f : alphas_cumprod_[0];
     }
 
     void set_timesteps(int steps) override {
@@ -71,8 +70,6 @@ public:
         index_.reset();
     }
 
-    const std::vector<double>& timesteps() const override { return timesteps_; }
-    float init_noise_sigma() const override { return 1.0f; }
     void set_begin_index(int index) override { index_.set_begin(index); }
     void scale_model_input(float*, size_t, int step_index) override {
         index_.sync(step_index, timesteps_.size());
@@ -119,19 +116,8 @@ public:
         index_.advance();
     }
 
-    void add_noise(const float* original, const float* noise, int step_index, float* out,
-                   size_t n) const override {
-        check_index(step_index, timesteps_.size());
-        add_noise_alpha(alpha_at(static_cast<int64_t>(timesteps_[static_cast<size_t>(step_index)])),
-                        original, noise, out, n);
-    }
 
 private:
-    float alpha_at(int64_t t) const {
-        if (t < 0 || t >= static_cast<int64_t>(alphas_cumprod_.size()))
-            throw std::out_of_range("LCMScheduler: timestep " + std::to_string(t) + " out of range");
-        return alphas_cumprod_[static_cast<size_t>(t)];
-    }
 
     int train_steps_;
     int original_steps_;
@@ -139,9 +125,6 @@ private:
     float clip_range_;
     float timestep_scaling_;
     Prediction prediction_ = Prediction::epsilon;
-    std::vector<float> alphas_cumprod_;
-    float final_alpha_cumprod_;
-    std::vector<double> timesteps_;
     StepIndex index_;
 };
 

@@ -19,8 +19,7 @@
 #include <deque>
 
 #include "schedulers/noise_schedule.h"
-#include "schedulers/scheduler_support.h"
-#include "schedulers/sigma_schedule.h"
+#include "schedulers/sigma_scheduler.h"
 
 namespace sdw::sched {
 
@@ -73,9 +72,9 @@ double gauss_kronrod_21(F&& f, double a, double b) {
 
 enum class Prediction { epsilon, sample, v_prediction };
 
-class LmsScheduler final : public Scheduler {
+class LmsScheduler final : public SigmaScheduler {
 public:
-    explicit LmsScheduler(const SchedulerConfig& cfg) : cfg_(cfg) {
+    explicit LmsScheduler(const SchedulerConfig& cfg) : SigmaScheduler(cfg) {
         const std::string p = cfg.text("prediction_type");
         if (p == "epsilon") prediction_ = Prediction::epsilon;
         else if (p == "sample") prediction_ = Prediction::sample;
@@ -84,7 +83,6 @@ public:
         cfg.require_false("use_beta_sigmas", "is not supported");
         if (cfg.flag("use_karras_sigmas") + cfg.flag("use_exponential_sigmas") > 1)
             cfg.reject("use_karras_sigmas", "cannot be combined with use_exponential_sigmas");
-        sigma_timestep_grid(cfg, 1);  // validates timestep_spacing
         train_sigmas_ = train_sigmas(alphas_cumprod_of(make_betas(cfg, false)));
     }
 
@@ -95,23 +93,9 @@ public:
                                                                       : SigmaKind::interpolated;
         SigmaSchedule s = interpolated_sigmas(train_sigmas_, sigma_timestep_grid(cfg_, steps), kind,
                                               std::nullopt, std::nullopt);
-        sigmas_ = std::move(s.sigmas);
-        sigmas_.push_back(0.0f);
-        timesteps_.assign(s.timesteps.begin(), s.timesteps.end());
+        use_schedule(std::move(s), 0.0f);
         derivatives_.clear();
-        index_.reset();
     }
-    const std::vector<double>& timesteps() const override { return timesteps_; }
-    float init_noise_sigma() const override {
-        return sigma_init_noise(sigmas_, cfg_.text("timestep_spacing"));
-    }
-    void set_begin_index(int index) override { index_.set_begin(index); }
-
-    void scale_model_input(float* sample, size_t n, int step_index) override {
-        const int i = index_.sync(step_index, timesteps_.size());
-        sigma_scale_input(sigmas_[static_cast<size_t>(i)], sample, n);
-    }
-
     void step(const float* model_output, int step_index, float* sample, size_t n,
               const NoiseFn&) override {
         const int i = index_.sync(step_index, timesteps_.size());
@@ -148,12 +132,6 @@ public:
         index_.advance();
     }
 
-    void add_noise(const float* original, const float* noise, int step_index, float* out,
-                   size_t n) const override {
-        check_index(step_index, timesteps_.size());
-        sigma_add_noise(sigmas_[static_cast<size_t>(step_index)], original, noise, out, n);
-    }
-
 private:
     static constexpr int kOrder = 4;
 
@@ -174,13 +152,9 @@ private:
         return gauss_kronrod_21(basis, static_cast<double>(sig(t)), static_cast<double>(sig(t + 1)));
     }
 
-    SchedulerConfig cfg_;
     Prediction prediction_ = Prediction::epsilon;
     std::vector<float> train_sigmas_;
-    std::vector<float> sigmas_;
-    std::vector<double> timesteps_;
     std::deque<std::vector<float>> derivatives_;
-    StepIndex index_;
 };
 
 }  // namespace

@@ -16,7 +16,7 @@
 #include <deque>
 
 #include "schedulers/noise_schedule.h"
-#include "schedulers/scheduler_support.h"
+#include "schedulers/alpha_scheduler.h"
 
 namespace sdw::sched {
 
@@ -29,10 +29,11 @@ nlohmann::json pndm_defaults() {
 
 namespace {
 
-class PndmScheduler final : public Scheduler {
+class PndmScheduler final : public AlphaScheduler {
 public:
     explicit PndmScheduler(const SchedulerConfig& cfg)
-        : train_steps_(cfg.integer("num_train_timesteps")),
+        : AlphaScheduler("PNDMScheduler", alphas_cumprod_of(make_betas(cfg, false)), cfg.flag("set_alpha_to_one")),
+          train_steps_(cfg.integer("num_train_timesteps")),
           steps_offset_(cfg.integer("steps_offset")),
           spacing_(cfg.text("timestep_spacing")),
           skip_prk_(cfg.flag("skip_prk_steps")) {
@@ -42,8 +43,6 @@ public:
         v_prediction_ = p == "v_prediction";
         if (spacing_ != "linspace" && spacing_ != "leading" && spacing_ != "trailing")
             cfg.reject("timestep_spacing", "must be linspace, leading or trailing");
-        alphas_cumprod_ = alphas_cumprod_of(make_betas(cfg, false));
-        final_alpha_cumprod_ = cfg.flag("set_alpha_to_one") ? 1.0f : alphas_cumprod_[0];
     }
 
     void set_timesteps(int steps) override {
@@ -98,8 +97,6 @@ public:
         cur_sample_.clear();
     }
 
-    const std::vector<double>& timesteps() const override { return timesteps_; }
-    float init_noise_sigma() const override { return 1.0f; }
     void set_begin_index(int) override {}
     void scale_model_input(float*, size_t, int step_index) override {
         check_index(step_index, timesteps_.size());
@@ -115,12 +112,6 @@ public:
             step_plms(model_output, t, sample, n);
     }
 
-    void add_noise(const float* original, const float* noise, int step_index, float* out,
-                   size_t n) const override {
-        check_index(step_index, timesteps_.size());
-        add_noise_alpha(alpha_at(static_cast<int64_t>(timesteps_[static_cast<size_t>(step_index)])),
-                        original, noise, out, n);
-    }
 
 private:
     using Buffer = std::vector<float>;
@@ -220,22 +211,14 @@ private:
         }
     }
 
-    float alpha_at(int64_t t) const {
-        if (t < 0 || t >= static_cast<int64_t>(alphas_cumprod_.size()))
-            throw std::out_of_range("PNDMScheduler: timestep " + std::to_string(t) + " out of range");
-        return alphas_cumprod_[static_cast<size_t>(t)];
-    }
 
     int train_steps_;
     int steps_offset_;
     std::string spacing_;
     bool skip_prk_;
     bool v_prediction_ = false;
-    std::vector<float> alphas_cumprod_;
-    float final_alpha_cumprod_;
     int steps_ = 0;
     std::vector<int64_t> prk_timesteps_;
-    std::vector<double> timesteps_;
     std::deque<Buffer> ets_;
     int counter_ = 0;
     Buffer cur_model_output_;
