@@ -4,6 +4,7 @@
 #include "image/image_resize.h"
 #include "image/png.h"
 #include "server/bounded_json.h"
+#include "server/field_refusal.h"
 #include "server/version.h"
 
 #include <algorithm>
@@ -23,16 +24,6 @@ namespace sdw {
 using json = nlohmann::json;
 
 namespace {
-
-// Thrown inside the translation only; turned into a FieldError at the boundary.
-struct Refusal {
-    std::string field;
-    std::string message;
-};
-
-[[noreturn]] void refuse(std::string field, std::string message) {
-    throw Refusal{std::move(field), std::move(message)};
-}
 
 // --- Samplers and schedules --------------------------------------------------------
 
@@ -613,8 +604,8 @@ std::variant<A1111Job, FieldError> translate_boundary(std::string_view body, con
                                                       const ApiLimits &limits, bool img2img) {
     try {
         return translate(body, model, limits, img2img);
-    } catch (const Refusal &refusal) {
-        return FieldError{refusal.field, refusal.message};
+    } catch (const FieldRefusal &refusal) {
+        return refusal.error;
     }
 }
 

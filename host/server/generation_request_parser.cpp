@@ -1,6 +1,7 @@
 #include "server/generation_request_parser.h"
 
 #include "server/bounded_json.h"
+#include "server/field_refusal.h"
 
 #include "image/base64.h"
 #include "image/png.h"
@@ -18,16 +19,6 @@ namespace sdw {
 using json = nlohmann::json;
 
 namespace {
-
-// Thrown inside the parser only; turned into a FieldError at the boundary.
-struct Refusal {
-    std::string field;
-    std::string message;
-};
-
-[[noreturn]] void refuse(std::string field, std::string message) {
-    throw Refusal{std::move(field), std::move(message)};
-}
 
 const std::set<std::string> &known_fields() {
     static const std::set<std::string> fields{
@@ -283,8 +274,8 @@ ParsedGeneration parse_generation_request(std::string_view body, const ModelDesc
     if (auto *refusal = std::get_if<JsonRefusal>(&parsed)) return FieldError{refusal->field, refusal->message};
     try {
         return parse(std::get<json>(parsed), model, limits, random_seed);
-    } catch (const Refusal &refusal) {
-        return FieldError{refusal.field, refusal.message};
+    } catch (const FieldRefusal &refusal) {
+        return refusal.error;
     }
 }
 
