@@ -4,6 +4,7 @@
 
 #include "fake_generator.h"
 #include "http_test_client.h"
+#include "queue_options.h"
 
 #include "image/base64.h"
 #include "image/png.h"
@@ -17,15 +18,6 @@
 namespace sdw::test {
 
 using namespace std::chrono_literals;
-
-inline JobQueueOptions queue_with(size_t capacity, size_t max_retained = 256,
-                                  std::chrono::milliseconds retention = std::chrono::minutes(15)) {
-    JobQueueOptions options;
-    options.capacity = capacity;
-    options.max_retained = max_retained;
-    options.retention = retention;
-    return options;
-}
 
 inline std::string png_base64(int width, int height, uint8_t value = 128) {
     Image image;

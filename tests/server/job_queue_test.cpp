@@ -1,5 +1,6 @@
 #include "fake_generator.h"
 #include "prometheus_text.h"
+#include "queue_options.h"
 
 #include "image/base64.h"
 #include "image/png.h"
@@ -20,15 +21,7 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 using test::eventually;
 using test::FakeGenerator;
-
-JobQueueOptions queue_with(size_t capacity, size_t max_retained = 256,
-                           std::chrono::milliseconds retention = std::chrono::minutes(15)) {
-    JobQueueOptions options;
-    options.capacity = capacity;
-    options.max_retained = max_retained;
-    options.retention = retention;
-    return options;
-}
+using test::queue_with;
 
 GenerationRequest request(std::string prompt, int steps = 3) {
     GenerationRequest r;
