@@ -63,19 +63,25 @@ ModelFolder ModelFolder::open(const fs::path& dir) {
     folder.model_index_ = read_json_object(index_path);
     folder.pipeline_class_ =
         ConfigReader(folder.model_index_, index_path).optional_string("_class_name").value_or("");
-    for (const char* name : {"unet", "vae", "text_encoder", "tokenizer", "scheduler"})
-        require_listed(folder.model_index_, index_path, name);
+    for (const char* name : {"unet", "vae", "scheduler"}) require_listed(folder.model_index_, index_path, name);
+    const bool has_second_encoder = lists_component(folder.model_index_, "text_encoder_2");
+    const bool has_first_encoder = lists_component(folder.model_index_, "text_encoder") ||
+                                   lists_component(folder.model_index_, "tokenizer") || !has_second_encoder;
+    if (has_first_encoder) {
+        require_listed(folder.model_index_, index_path, "text_encoder");
+        require_listed(folder.model_index_, index_path, "tokenizer");
+    }
 
     folder.scheduler_config_ = read_json_object(dir / "scheduler" / "scheduler_config.json",
                                                 &folder.scheduler_config_text_);
     check_scheduler_config(folder.scheduler_config_, dir / "scheduler" / "scheduler_config.json");
-    folder.tokenizer_ = read_tokenizer(dir / "tokenizer");
-    folder.text_encoder_ =
-        load_component(dir / "text_encoder", ComponentKind::TextEncoder, "model");
+    if (has_first_encoder) {
+        folder.tokenizer_ = read_tokenizer(dir / "tokenizer");
+        folder.text_encoder_ = load_component(dir / "text_encoder", ComponentKind::TextEncoder, "model");
+    }
     folder.unet_ = load_component(dir / "unet", ComponentKind::UNet, "diffusion_pytorch_model");
     folder.vae_ = load_component(dir / "vae", ComponentKind::Vae, "diffusion_pytorch_model");
 
-    const bool has_second_encoder = lists_component(folder.model_index_, "text_encoder_2");
     if (has_second_encoder) {
         require_listed(folder.model_index_, index_path, "tokenizer_2");
         folder.tokenizer_2_ = read_tokenizer(dir / "tokenizer_2");
@@ -85,18 +91,20 @@ ModelFolder ModelFolder::open(const fs::path& dir) {
 
     folder.unet_summary_ = summarize_unet(folder.unet_->config(), dir / "unet" / "config.json");
     folder.vae_summary_ = summarize_vae(folder.vae_->config(), dir / "vae" / "config.json");
-    folder.text_encoder_summary_ = summarize(*folder.text_encoder_);
+    if (folder.text_encoder_) folder.text_encoder_summary_ = summarize(*folder.text_encoder_);
     if (folder.text_encoder_2_) folder.text_encoder_2_summary_ = summarize(*folder.text_encoder_2_);
 
     // Cross-checks between components: a mismatch means parts of different models were mixed,
     // which would otherwise surface as an obscure shape error deep inside a plugin.
     const UNetSummary& unet = folder.unet_summary_;
     const fs::path unet_config = dir / "unet" / "config.json";
-    int64_t context_width = folder.text_encoder_summary_.hidden_size;
-    std::string context_desc = std::to_string(context_width);
-    if (folder.text_encoder_2_summary_) {
-        context_width += folder.text_encoder_2_summary_->hidden_size;
-        context_desc += " + " + std::to_string(folder.text_encoder_2_summary_->hidden_size);
+    int64_t context_width = 0;
+    std::string context_desc;
+    for (const auto* summary : {folder.text_encoder_ ? &*folder.text_encoder_summary_ : nullptr,
+                                folder.text_encoder_2_summary_ ? &*folder.text_encoder_2_summary_ : nullptr}) {
+        if (summary == nullptr) continue;
+        context_width += summary->hidden_size;
+        context_desc += (context_desc.empty() ? "" : " + ") + std::to_string(summary->hidden_size);
     }
     if (unet.cross_attention_dim != context_width)
         fail(unet_config, "cross_attention_dim " + std::to_string(unet.cross_attention_dim) +
@@ -125,6 +133,21 @@ ModelFolder ModelFolder::open(const fs::path& dir) {
                               "\" is not supported");
     }
     return folder;
+}
+
+const ModelComponent& ModelFolder::text_encoder() const {
+    if (!text_encoder_) throw std::logic_error(dir_.string() + ": this model has no text_encoder");
+    return *text_encoder_;
+}
+
+const TokenizerFiles& ModelFolder::tokenizer() const {
+    if (!text_encoder_) throw std::logic_error(dir_.string() + ": this model has no tokenizer");
+    return tokenizer_;
+}
+
+const TextEncoderSummary& ModelFolder::text_encoder_summary() const {
+    if (!text_encoder_summary_) throw std::logic_error(dir_.string() + ": this model has no text_encoder");
+    return *text_encoder_summary_;
 }
 
 }  // namespace sdw

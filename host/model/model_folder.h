@@ -4,6 +4,9 @@
 //   scheduler/scheduler_config.json
 //   tokenizer/ (vocab.json, merges.txt)            text_encoder/ (config.json, model.safetensors)
 //   tokenizer_2/, text_encoder_2/                  SDXL only, when model_index.json names them
+//
+// The first tokenizer and text encoder may be absent ([null, null]) only beside a second
+// pair: SDXL's refiner conditions on text_encoder_2 alone.
 //   unet/, vae/ (config.json, diffusion_pytorch_model.safetensors)
 //
 // Everything about the architecture is read from the config files, never assumed.
@@ -43,9 +46,12 @@ public:
 
     const ModelComponent& unet() const { return *unet_; }
     const ModelComponent& vae() const { return *vae_; }
-    const ModelComponent& text_encoder() const { return *text_encoder_; }
+    // False for a refiner-style folder with text_encoder_2 only; text_encoder(),
+    // tokenizer() and text_encoder_summary() then throw std::logic_error.
+    bool has_text_encoder() const { return text_encoder_ != nullptr; }
+    const ModelComponent& text_encoder() const;
     const ModelComponent* text_encoder_2() const { return text_encoder_2_.get(); }  // SDXL
-    const TokenizerFiles& tokenizer() const { return tokenizer_; }
+    const TokenizerFiles& tokenizer() const;
     const TokenizerFiles* tokenizer_2() const { return tokenizer_2_ ? &*tokenizer_2_ : nullptr; }
 
     const std::string& scheduler_config_text() const { return scheduler_config_text_; }
@@ -53,12 +59,12 @@ public:
 
     const UNetSummary& unet_summary() const { return unet_summary_; }
     const VaeSummary& vae_summary() const { return vae_summary_; }
-    const TextEncoderSummary& text_encoder_summary() const { return text_encoder_summary_; }
+    const TextEncoderSummary& text_encoder_summary() const;
     const TextEncoderSummary* text_encoder_2_summary() const {
         return text_encoder_2_summary_ ? &*text_encoder_2_summary_ : nullptr;
     }
 
-    // SDXL-style conditioning: two text encoders and addition_embed_type "text_time".
+    // SDXL-style conditioning: text_encoder_2 and addition_embed_type "text_time".
     bool has_text_time_conditioning() const { return time_id_count_.has_value(); }
     // Number of time ids the UNet expects with text_time conditioning (6 for SDXL base:
     // original size, crop top-left, target size; 5 for the refiner), derived from the configs.
@@ -78,7 +84,7 @@ private:
     nlohmann::json scheduler_config_;
     UNetSummary unet_summary_;
     VaeSummary vae_summary_;
-    TextEncoderSummary text_encoder_summary_;
+    std::optional<TextEncoderSummary> text_encoder_summary_;
     std::optional<TextEncoderSummary> text_encoder_2_summary_;
     std::optional<int64_t> time_id_count_;
 };

@@ -10,6 +10,7 @@
 #include <sdw/plugin_api.h>
 
 #include <algorithm>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -77,25 +78,38 @@ private:
     std::optional<BackendMemory> memory_;
 };
 
-// SDXL base: two text encoders and a UNet with text_time conditioning on 6 time ids.
-// Anything else with one of those (the refiner's single encoder and aesthetic-score
-// ids, a lone second encoder) is refused before the plugin loads.
-bool is_sdxl_base(const ModelFolder &model) {
-    const bool two_encoders = model.text_encoder_2() != nullptr;
-    if (!two_encoders && !model.has_text_time_conditioning()) return false;
-    if (two_encoders && model.has_text_time_conditioning() && model.time_id_count() == 6 &&
-        model.tokenizer_2() != nullptr)
-        return true;
-    throw std::runtime_error(model.path().string() +
-                             ": only SDXL base models (two text encoders, text_time conditioning "
-                             "on 6 time ids) are supported among SDXL-style models");
+bool index_flag(const ModelFolder &model, const char *key, bool fallback) {
+    const nlohmann::json &index = model.model_index();
+    const auto it = index.find(key);
+    return it != index.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+
+// SDXL: text_encoder_2 and a UNet with text_time conditioning, either the base (both
+// encoders, 6 time ids: sizes and crop) or a refiner (the second encoder alone, 5 time
+// ids: sizes, crop and an aesthetic score, with requires_aesthetics_score in
+// model_index.json, which diffusers needs to build them). Anything else of the kind is
+// refused before the plugin loads.
+bool is_sdxl(const ModelFolder &model) {
+    const bool second_encoder = model.text_encoder_2() != nullptr && model.tokenizer_2() != nullptr;
+    if (model.text_encoder_2() == nullptr && !model.has_text_time_conditioning()) return false;
+    const std::string where = model.path().string() + ": ";
+    if (!second_encoder || !model.has_text_time_conditioning())
+        throw std::runtime_error(where + "an SDXL-style model needs text_encoder_2, tokenizer_2 and a UNet "
+                                         "with addition_embed_type text_time");
+    const bool aesthetic = index_flag(model, "requires_aesthetics_score", false);
+    const int64_t ids = *model.time_id_count();
+    if (ids != (aesthetic ? 5 : 6))
+        throw std::runtime_error(
+            where + "the UNet takes " + std::to_string(ids) + " time ids, but model_index.json " +
+            (aesthetic ? "sets requires_aesthetics_score (5 ids: sizes, crop, aesthetic score)"
+                       : "does not set requires_aesthetics_score (6 ids: sizes, crop, target size)"));
+    return true;
 }
 
 SdxlPipelineOptions sdxl_options(const ModelFolder &model) {
     SdxlPipelineOptions options;
-    const nlohmann::json &index = model.model_index();
-    if (auto it = index.find("force_zeros_for_empty_prompt"); it != index.end() && it->is_boolean())
-        options.force_zeros_for_empty_prompt = it->get<bool>();
+    options.force_zeros_for_empty_prompt = index_flag(model, "force_zeros_for_empty_prompt", true);
+    options.requires_aesthetics_score = index_flag(model, "requires_aesthetics_score", false);
     const VaeSummary &vae = model.vae_summary();
     if (vae.latents_mean && vae.latents_std) {
         options.latents_mean.assign(vae.latents_mean->begin(), vae.latents_mean->end());
@@ -108,7 +122,7 @@ SdxlPipelineOptions sdxl_options(const ModelFolder &model) {
 
 std::unique_ptr<Generator> make_generator(const GeneratorConfig &config) {
     const ModelFolder model = ModelFolder::open(config.model_path);
-    const bool sdxl = is_sdxl_base(model);
+    const bool sdxl = is_sdxl(model);
 
     std::shared_ptr<PluginLibrary> library = PluginLibrary::load(
         config.plugin, config.plugin_search_dirs.empty() ? default_plugin_search_dirs()
@@ -125,7 +139,8 @@ std::unique_ptr<Generator> make_generator(const GeneratorConfig &config) {
     pm.vae_scale_factor = model.vae_summary().downscale_factor;
     pm.scaling_factor = static_cast<float>(model.vae_summary().scaling_factor);
     pm.sample_size = model.unet_summary().sample_height;
-    pm.text_encoder_layers = model.text_encoder_summary().num_hidden_layers;
+    pm.text_encoder_layers = std::numeric_limits<int64_t>::max();
+    if (model.has_text_encoder()) pm.text_encoder_layers = model.text_encoder_summary().num_hidden_layers;
     if (const TextEncoderSummary *second = model.text_encoder_2_summary())
         pm.text_encoder_layers = std::min(pm.text_encoder_layers, second->num_hidden_layers);
     pm.scheduler_config = model.scheduler_config();
@@ -133,7 +148,9 @@ std::unique_ptr<Generator> make_generator(const GeneratorConfig &config) {
     std::unique_ptr<Generator> pipeline;
     if (sdxl)
         pipeline = std::make_unique<StableDiffusionXLPipeline>(
-            std::move(pm), sdxl_options(model), ClipTokenizer::load(model.tokenizer().dir.string()),
+            std::move(pm), sdxl_options(model),
+            model.has_text_encoder() ? std::optional(ClipTokenizer::load(model.tokenizer().dir.string()))
+                                     : std::nullopt,
             ClipTokenizer::load(model.tokenizer_2()->dir.string()), std::move(components));
     else
         pipeline = std::make_unique<StableDiffusionPipeline>(

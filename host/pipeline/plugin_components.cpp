@@ -54,17 +54,21 @@ std::optional<LoadedComponent> load_optional(PluginContext &context, const char 
 }  // namespace
 
 PluginComponents::PluginComponents(PluginContext &context, const ModelFolder &model)
-    : text_encoder_(load(context, "text_encoder", model.text_encoder())),
+    : text_encoder_(model.has_text_encoder()
+                        ? std::optional<LoadedComponent>(load(context, "text_encoder", model.text_encoder()))
+                        : std::nullopt),
       unet_(load(context, "unet", model.unet())),
       vae_decoder_(load(context, "vae_decoder", model.vae())),
       vae_encoder_(load_optional(context, "vae_encoder", model.vae())),
-      text_hidden_size_(model.text_encoder_summary().hidden_size),
-      text_pooled_dim_(model.text_encoder_summary().pooled_dim),
       unet_out_channels_(model.unet_summary().out_channels),
       vae_out_channels_(model.vae_summary().out_channels),
       latent_channels_(model.vae_summary().latent_channels),
       vae_scale_factor_(model.vae_summary().downscale_factor),
       vae_tiling_(VaeTiling::for_vae(model.vae_summary().sample_size, model.vae_summary().downscale_factor)) {
+    if (model.has_text_encoder()) {
+        text_hidden_size_ = model.text_encoder_summary().hidden_size;
+        text_pooled_dim_ = model.text_encoder_summary().pooled_dim;
+    }
     if (const ModelComponent *second = model.text_encoder_2()) {
         // Same architecture and ABI kind as the first encoder (CLIP, with a projection).
         text_encoder_2_.emplace(load(context, "text_encoder", *second));
@@ -82,7 +86,8 @@ FloatTensor PluginComponents::encode_text(const std::vector<int32_t> &ids, int64
     // normalise it the same way (diffusers' clip_skip).
     sdw_tensor_view o =
         f32_view(clip_skip <= 1 ? "last_hidden_state" : "hidden_state_normed", out);
-    run_component(text_encoder_, {&in, 1}, {&o, 1}, clip_skip, cancel);
+    if (!text_encoder_) throw std::logic_error("this model has no text_encoder");
+    run_component(*text_encoder_, {&in, 1}, {&o, 1}, clip_skip, cancel);
     return out;
 }
 
@@ -133,7 +138,8 @@ TextEncoding PluginComponents::encode_text_layer(TextEncoderSlot encoder,
                                                  const CancelCheck &cancel) {
     const bool second = encoder == TextEncoderSlot::second;
     if (second && !text_encoder_2_) throw std::logic_error("this model has no text_encoder_2");
-    LoadedComponent &component = second ? *text_encoder_2_ : text_encoder_;
+    if (!second && !text_encoder_) throw std::logic_error("this model has no text_encoder");
+    LoadedComponent &component = second ? *text_encoder_2_ : *text_encoder_;
     const int64_t hidden = second ? text_2_hidden_size_ : text_hidden_size_;
     const int64_t pooled_dim = second ? text_2_pooled_dim_ : text_pooled_dim_;
 

@@ -16,8 +16,8 @@ namespace sdw {
 class PluginComponents final : public SdxlDiffusionComponents {
 public:
     // Loads every component of `model` into `context` (weights are copied by the
-    // plugin; `model` may be closed afterwards), text_encoder_2 too when the model has
-    // one; a vae_encoder the plugin answers SDW_STATUS_UNSUPPORTED for is left out
+    // plugin; `model` may be closed afterwards): text_encoder unless it is a refiner,
+    // text_encoder_2 when it has one; a vae_encoder the plugin answers SDW_STATUS_UNSUPPORTED for is left out
     // (can_encode() false). Throws PluginCallError.
     PluginComponents(PluginContext &context, const ModelFolder &model);
 
@@ -48,13 +48,13 @@ private:
     void decode_whole(const float *latents, const std::vector<int64_t> &shape, float *image,
                       const CancelCheck &cancel);
 
-    LoadedComponent text_encoder_;
+    std::optional<LoadedComponent> text_encoder_;  // nullopt: a refiner, text_encoder_2 only
     LoadedComponent unet_;
     LoadedComponent vae_decoder_;
     std::optional<LoadedComponent> vae_encoder_;  // nullopt: the plugin has none
     std::optional<LoadedComponent> text_encoder_2_;
-    int64_t text_hidden_size_;
-    int64_t text_pooled_dim_;
+    int64_t text_hidden_size_ = 0;
+    int64_t text_pooled_dim_ = 0;
     int64_t text_2_hidden_size_ = 0;
     int64_t text_2_pooled_dim_ = 0;
     int64_t unet_out_channels_;

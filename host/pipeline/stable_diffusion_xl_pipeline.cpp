@@ -28,20 +28,33 @@ FloatTensor concat_features(const FloatTensor &a, const FloatTensor &b) {
     return out;
 }
 
+// diffusers' default aesthetic scores (refiner-style models): the prompt's, the negative's.
+constexpr float kAestheticScore = 6.0f;
+constexpr float kNegativeAestheticScore = 2.5f;
+
 // _get_add_time_ids with the default micro-conditioning: original_size (h, w),
-// crops_coords_top_left (0, 0), target_size (h, w); one row per UNet batch item.
-FloatTensor default_time_ids(int64_t rows, int64_t height, int64_t width) {
+// crops_coords_top_left (0, 0), then target_size (h, w), or with requires_aesthetics_score
+// the aesthetic score; n rows, preceded by n negative rows when guided (the same but for
+// the negative aesthetic score), as the UNet batch is laid out.
+FloatTensor default_time_ids(int64_t n, bool guided, bool aesthetic, int64_t height, int64_t width) {
     const float h = static_cast<float>(height), w = static_cast<float>(width);
-    const float row[] = {h, w, 0.0f, 0.0f, h, w};
-    FloatTensor ids({rows, 6});
-    for (int64_t r = 0; r < rows; ++r) std::copy_n(row, 6, ids.data.begin() + r * 6);
+    const std::vector<float> positive = aesthetic ? std::vector<float>{h, w, 0.0f, 0.0f, kAestheticScore}
+                                                  : std::vector<float>{h, w, 0.0f, 0.0f, h, w};
+    std::vector<float> negative = positive;
+    if (aesthetic) negative.back() = kNegativeAestheticScore;
+    const auto width_ids = static_cast<int64_t>(positive.size());
+    FloatTensor ids({guided ? 2 * n : n, width_ids});
+    auto out = ids.data.begin();
+    for (int64_t r = 0; r < ids.shape[0]; ++r)
+        out = std::copy(guided && r < n ? negative.begin() : positive.begin(),
+                        guided && r < n ? negative.end() : positive.end(), out);
     return ids;
 }
 
 }  // namespace
 
 StableDiffusionXLPipeline::StableDiffusionXLPipeline(
-    PipelineModel model, SdxlPipelineOptions options, ClipTokenizer tokenizer,
+    PipelineModel model, SdxlPipelineOptions options, std::optional<ClipTokenizer> tokenizer,
     ClipTokenizer tokenizer_2, std::unique_ptr<SdxlDiffusionComponents> components)
     : model_(std::move(model)), options_(std::move(options)), tokenizer_(std::move(tokenizer)),
       tokenizer_2_(std::move(tokenizer_2)), components_(std::move(components)) {
@@ -70,14 +83,18 @@ ModelDescription StableDiffusionXLPipeline::describe() const {
 StableDiffusionXLPipeline::Conditioning
 StableDiffusionXLPipeline::encode_prompt(const std::string &text, int layer, const CancelCheck &cancel) {
     // Both tokenizers pad to their own model_max_length (77 for both in SDXL).
-    const std::vector<int32_t> ids = tokenizer_.encode_padded(text);
     const std::vector<int32_t> ids_2 = tokenizer_2_.encode_padded(text);
-    TextEncoding first = components_->encode_text_layer(
-        TextEncoderSlot::first, ids, 1, static_cast<int64_t>(ids.size()), layer, false, cancel);
+    std::optional<TextEncoding> first;
+    if (tokenizer_) {
+        const std::vector<int32_t> ids = tokenizer_->encode_padded(text);
+        first = components_->encode_text_layer(TextEncoderSlot::first, ids, 1, static_cast<int64_t>(ids.size()),
+                                               layer, false, cancel);
+    }
     // Only the last encoder's pooled output conditions the UNet.
     TextEncoding second = components_->encode_text_layer(
         TextEncoderSlot::second, ids_2, 1, static_cast<int64_t>(ids_2.size()), layer, true, cancel);
-    return {concat_features(first.hidden_state, second.hidden_state), std::move(second.pooled)};
+    if (!first) return {std::move(second.hidden_state), std::move(second.pooled)};
+    return {concat_features(first->hidden_state, second.hidden_state), std::move(second.pooled)};
 }
 
 GenerationResult StableDiffusionXLPipeline::generate(const GenerationRequest &req,
@@ -119,8 +136,10 @@ GenerationResult StableDiffusionXLPipeline::generate(const GenerationRequest &re
             cond.text_embeds = concat_batch(repeat_batch(negative.text_embeds, n), cond.text_embeds);
         }
     }
-    // negative_original_size etc. default to the positive ones, so every row is the same.
-    const FloatTensor time_ids = default_time_ids(guided ? 2 * n : n, geo.height, geo.width);
+    // negative_original_size etc. default to the positive ones: the rows differ only in
+    // a refiner's aesthetic score.
+    const FloatTensor time_ids =
+        default_time_ids(n, guided, options_.requires_aesthetics_score, geo.height, geo.width);
     result.timings_ms["text_encoder"] = ms_since(t0);
     throw_if_cancelled();
 

@@ -6,10 +6,13 @@
 // with a 4-channel or a 9-channel inpainting UNet. The networks run in a plugin
 // (SdxlDiffusionComponents).
 //
-// Not yet served: the refiner (5 time ids with an aesthetic score), denoising_start /
-// denoising_end, and the micro-conditioning arguments (original_size,
-// crops_coords_top_left, target_size, their negative_* twins): they take diffusers'
-// defaults, (height, width), (0, 0), (height, width).
+// A refiner (text_encoder_2 alone, requires_aesthetics_score) conditions on that
+// encoder's states and on 5 time ids: sizes, crop and an aesthetic score.
+//
+// Not yet served: denoising_start / denoising_end, and the micro-conditioning arguments
+// (original_size, crops_coords_top_left, target_size, aesthetic_score, their negative_*
+// twins): they take diffusers' defaults, (height, width), (0, 0), (height, width), 6.0
+// and 2.5 for the negative rows.
 #pragma once
 
 #include "pipeline/generation.h"
@@ -18,6 +21,7 @@
 #include "tokenizer/clip_tokenizer.h"
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace sdw {
@@ -27,6 +31,9 @@ struct SdxlPipelineOptions {
     // model_index.json (diffusers' default: true): with guidance and no negative
     // prompt, the unconditional embeddings are zeros instead of the encoded "".
     bool force_zeros_for_empty_prompt = true;
+    // model_index.json (default false; the refiner's is true): time ids are original
+    // size, crop and an aesthetic score instead of original size, crop and target size.
+    bool requires_aesthetics_score = false;
     // VAE config latents_mean / latents_std (null for SDXL base; empty here then).
     // With both, latents are un-normalised as latents * std / scaling_factor + mean.
     std::vector<float> latents_mean;
@@ -35,8 +42,9 @@ struct SdxlPipelineOptions {
 
 class StableDiffusionXLPipeline final : public Generator {
 public:
+    // `tokenizer` is nullopt for a refiner, which has no first text encoder.
     StableDiffusionXLPipeline(PipelineModel model, SdxlPipelineOptions options,
-                              ClipTokenizer tokenizer, ClipTokenizer tokenizer_2,
+                              std::optional<ClipTokenizer> tokenizer, ClipTokenizer tokenizer_2,
                               std::unique_ptr<SdxlDiffusionComponents> components);
 
     ModelDescription describe() const override;
@@ -52,15 +60,15 @@ public:
 
 private:
     struct Conditioning {
-        FloatTensor context;      // [B, L, D1 + D2]
+        FloatTensor context;      // [B, L, D1 + D2], or [B, L, D2] for a refiner
         FloatTensor text_embeds;  // [B, pooled_dim]
     };
-    // One prompt through both encoders at ABI clip_skip `layer`, batch 1.
+    // One prompt through both encoders (a refiner: the second) at ABI clip_skip `layer`, batch 1.
     Conditioning encode_prompt(const std::string &text, int layer, const CancelCheck &cancel);
 
     PipelineModel model_;
     SdxlPipelineOptions options_;
-    ClipTokenizer tokenizer_;
+    std::optional<ClipTokenizer> tokenizer_;
     ClipTokenizer tokenizer_2_;
     std::unique_ptr<SdxlDiffusionComponents> components_;
 };

@@ -114,6 +114,12 @@ std::vector<float> train_sigmas(const std::vector<float>& alphas_cumprod) {
     for (size_t i = 0; i < out.size(); ++i) {
         const float a = alphas_cumprod[i];
         out[i] = std::sqrt((1.0f - a) / a);
+        // A schedule so long or so steep that alphas_cumprod underflows has infinite
+        // sigmas, and every timestep derived from them would be NaN.
+        if (!std::isfinite(out[i]))
+            throw std::invalid_argument(
+                "scheduler: alphas_cumprod underflows to " + std::to_string(a) + " at training timestep " +
+                std::to_string(i) + " (sigma is not finite): check num_train_timesteps and the betas");
     }
     return out;
 }

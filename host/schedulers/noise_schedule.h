@@ -41,7 +41,8 @@ std::vector<float> rescale_zero_terminal_snr(const std::vector<float>& betas);
 // alphas = 1.0 - betas; torch.cumprod(alphas) (float32 result, double accumulator).
 std::vector<float> alphas_cumprod_of(const std::vector<float>& betas);
 
-// ((1 - alphas_cumprod) / alphas_cumprod) ** 0.5 in float32, ascending in t.
+// ((1 - alphas_cumprod) / alphas_cumprod) ** 0.5 in float32, ascending in t; throws
+// std::invalid_argument when one is not finite (alphas_cumprod underflowed to 0).
 std::vector<float> train_sigmas(const std::vector<float>& alphas_cumprod);
 
 // np.log of a float32 array (float32 result).

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <stdexcept>
 
 #include "model/safetensors.h"
 #include "model/safetensors_writer.h"
@@ -130,6 +131,21 @@ TEST(ModelFolder, TinySdInpaintTakesNineChannels) {
     const sdw_tensor_view* conv_in = folder.unet().find("conv_in.weight");
     ASSERT_NE(conv_in, nullptr);
     EXPECT_EQ(conv_in->shape[1], 9);
+}
+
+TEST(ModelFolder, RefinerConditionsOnTheSecondEncoderAlone) {
+    const ModelFolder folder =
+        ModelFolder::open(fs::path(SDW_TEST_FIXTURES) / "models" / "tiny-sdxl-refiner");
+    EXPECT_FALSE(folder.has_text_encoder());
+    EXPECT_THROW(folder.text_encoder(), std::logic_error);
+    EXPECT_THROW(folder.tokenizer(), std::logic_error);
+    EXPECT_THROW(folder.text_encoder_summary(), std::logic_error);
+    ASSERT_NE(folder.text_encoder_2(), nullptr);
+    ASSERT_NE(folder.tokenizer_2(), nullptr);
+    // cross_attention_dim is the second encoder's width alone; 5 time ids (sizes, crop,
+    // aesthetic score) beside its pooled output.
+    EXPECT_EQ(folder.unet_summary().cross_attention_dim, folder.text_encoder_2_summary()->hidden_size);
+    EXPECT_EQ(folder.time_id_count(), 5);
 }
 
 TEST(ModelFolder, SdShapesHalfWeightsPassedAsStored) {
@@ -311,6 +327,15 @@ TEST_F(CraftedFolder, ModelIndexWithoutUnet) {
                    "scheduler": ["diffusers", "DDIMScheduler"], "unet": [null, null]})");
     const std::string message = error_of([&] { ModelFolder::open(root()); });
     EXPECT_NE(message.find("model_index.json: unet: missing"), std::string::npos) << message;
+}
+
+TEST_F(CraftedFolder, ModelIndexWithoutAnyTextEncoder) {
+    write_text(root() / "model_index.json",
+               R"({"_class_name": "StableDiffusionPipeline", "text_encoder": [null, null],
+                   "tokenizer": [null, null], "vae": ["diffusers", "AutoencoderKL"],
+                   "scheduler": ["diffusers", "DDIMScheduler"], "unet": ["diffusers", "UNet2DConditionModel"]})");
+    const std::string message = error_of([&] { ModelFolder::open(root()); });
+    EXPECT_NE(message.find("model_index.json: text_encoder: missing"), std::string::npos) << message;
 }
 
 TEST_F(CraftedFolder, MissingSchedulerConfig) {

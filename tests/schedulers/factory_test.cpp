@@ -69,6 +69,25 @@ TEST(SchedulerFactory, RefusesUnsupportedFeaturesClearly) {
     EXPECT_THROW(make_scheduler("euler_a", config, {}), std::invalid_argument);
 }
 
+// Found by fuzz_model_config: 9072 training steps of linear betas drive alphas_cumprod
+// below float's range, the training sigmas become infinite and DPM-Solver's Karras
+// timesteps NaN (cast to int64: undefined). Every sigma scheduler refuses such a schedule.
+TEST(SchedulerFactory, RefusesASigmaScheduleThatUnderflows) {
+    nlohmann::json config = test::tiny_sd_scheduler_config();
+    config["num_train_timesteps"] = 9072;
+    config["beta_schedule"] = "linear";
+    config["beta_start"] = 0.0001;
+    config["beta_end"] = 0.02;
+    for (const char* name : {"euler", "euler_a", "lms", "dpmpp_2m", "dpmpp_2m_karras"}) {
+        try {
+            make_scheduler(name, config, {})->set_timesteps(4);
+            ADD_FAILURE() << name << " accepted the schedule";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find("alphas_cumprod underflows"), std::string::npos) << e.what();
+        }
+    }
+}
+
 TEST(SchedulerConfigResolve, FromConfigPrecedence) {
     const nlohmann::json defaults = {{"beta_schedule", "linear"}, {"clip_sample", true}, {"steps_offset", 0},
                                      {"timestep_spacing", "linspace"}};

@@ -57,7 +57,8 @@ bool all_finite(const Tensor &tensor) {
 
 std::vector<ComponentCase> component_cases(const ModelFolder &model) {
     std::vector<ComponentCase> cases;
-    cases.push_back(text_encoder_case(model.text_encoder(), model.text_encoder_summary()));
+    if (model.has_text_encoder())
+        cases.push_back(text_encoder_case(model.text_encoder(), model.text_encoder_summary()));
     if (model.text_encoder_2() != nullptr && model.text_encoder_2_summary() != nullptr) {
         cases.push_back(text_encoder_case(*model.text_encoder_2(), *model.text_encoder_2_summary()));
     }

@@ -13,6 +13,14 @@ committed tiny-sdxl, and the inpaint pipeline on a 9-channel variant of it:
                                             inpaint (euler, euler_a) on tiny-sdxl
   tests/fixtures/golden/tiny-sdxl-inpaint/  9-channel inpaint (euler at strength 1,
                                             dpmpp_2m_karras at 0.7)
+  tests/fixtures/models/tiny-sdxl-refiner/  a refiner as SDXL's ships: text_encoder_2,
+                                            tokenizer_2, VAE and scheduler of tiny-sdxl
+                                            (symlinks), no first encoder, a UNet conditioned
+                                            on that encoder alone and on 5 time ids (sizes,
+                                            crop and an aesthetic score), random from seed 0;
+                                            requires_aesthetics_score, no zeroed negatives
+  tests/fixtures/golden/tiny-sdxl-refiner/  img2img on it (euler at strength 0.3 without a
+                                            negative prompt, dpmpp_2m_karras at 0.5 with one)
 
 in the layout of ../shared/fixtures (README there): per case <case>.image (float32 NHWC
 in [0, 1]), <case>.step_latents, <case>.timesteps, <case>.init_image (uint8 CHW) and, for
@@ -63,10 +71,13 @@ def mask_image() -> np.ndarray:
     return mask
 
 
-def make_inpaint_model() -> pathlib.Path:
-    src, dst = FIXTURES / "models/tiny-sdxl", FIXTURES / "models/tiny-sdxl-inpaint"
+def make_variant(name: str, index_changes: dict, unet_changes: dict) -> pathlib.Path:
+    """tiny-sdxl with model_index.json entries replaced and a new random UNet (torch seed 0);
+    the components it still lists are symlinks to tiny-sdxl's."""
+    src, dst = FIXTURES / "models/tiny-sdxl", FIXTURES / "models" / name
     dst.mkdir(parents=True, exist_ok=True)
     index = json.loads((src / "model_index.json").read_text())
+    index.update(index_changes)
     for component, spec in index.items():
         if component.startswith("_") or component == "unet" or not isinstance(spec, list) or spec[0] is None:
             continue
@@ -74,15 +85,32 @@ def make_inpaint_model() -> pathlib.Path:
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(os.path.join("..", "tiny-sdxl", component))
-    index["_class_name"] = "StableDiffusionXLInpaintPipeline"
     (dst / "model_index.json").write_text(json.dumps(index, indent=1) + "\n")
     config = UNet2DConditionModel.load_config(src / "unet")
-    config["in_channels"] = 9
+    config.update(unet_changes)
     torch.manual_seed(0)
     unet = UNet2DConditionModel.from_config(config).eval()
     unet.save_pretrained(dst / "unet", safe_serialization=True)
     os.chmod(dst / "unet/diffusion_pytorch_model.safetensors", 0o644)
     return dst
+
+
+def make_inpaint_model() -> pathlib.Path:
+    return make_variant("tiny-sdxl-inpaint", {"_class_name": "StableDiffusionXLInpaintPipeline"}, {"in_channels": 9})
+
+
+def make_refiner_model() -> pathlib.Path:
+    """As stabilityai/stable-diffusion-xl-refiner-1.0 is laid out: the second encoder only, and
+    projection_class_embeddings_input_dim = 5 time ids * addition_time_embed_dim + its projection."""
+    base = FIXTURES / "models/tiny-sdxl"
+    encoder_2 = json.loads((base / "text_encoder_2/config.json").read_text())
+    unet = UNet2DConditionModel.load_config(base / "unet")
+    return make_variant(
+        "tiny-sdxl-refiner",
+        {"_class_name": "StableDiffusionXLImg2ImgPipeline", "text_encoder": [None, None], "tokenizer": [None, None],
+         "requires_aesthetics_score": True, "force_zeros_for_empty_prompt": False},
+        {"cross_attention_dim": encoder_2["hidden_size"],
+         "projection_class_embeddings_input_dim": 5 * unet["addition_time_embed_dim"] + encoder_2["projection_dim"]})
 
 
 class StepRecorder:
@@ -116,10 +144,11 @@ def run_case(pipe, case: dict, tensors: dict, image: np.ndarray, mask=None):
         tensors[f"{name}.mask"] = torch.from_numpy(mask.copy())
 
 
-def case(operation: str, scheduler: str, strength: float, seed: int, pipeline: str) -> dict:
+def case(operation: str, scheduler: str, strength: float, seed: int, pipeline: str, steps: int = 5,
+         negative_prompt="blurry") -> dict:
     c = {"name": f"{operation}.{scheduler}", "pipeline": f"sdxl {operation}", "diffusers_pipeline": pipeline,
          "scheduler": scheduler, "scheduler_kwargs": SCHEDULERS[scheduler][1], "prompt": "a photo of a cat",
-         "negative_prompt": "blurry", "steps": 5, "guidance_scale": 5.0, "strength": strength, "seed": seed,
+         "negative_prompt": negative_prompt, "steps": steps, "guidance_scale": 5.0, "strength": strength, "seed": seed,
          "init_image": f"{operation}.{scheduler}.init_image (uint8 CHW)"}
     if operation == "inpaint":
         c["mask"] = f"{operation}.{scheduler}.mask (uint8 HW, 255 = repaint)"
@@ -163,6 +192,19 @@ def main():
         run_case(inpaint9, c, tensors, image, mask)
         cases.append(c)
     write_golden("tiny-sdxl-inpaint", "tiny-sdxl-inpaint", cases, tensors)
+
+    # The refiner's aesthetic score conditioning takes diffusers' defaults: 6.0, and 2.5 for
+    # the negative rows.
+    folder = make_refiner_model()
+    refiner = StableDiffusionXLImg2ImgPipeline.from_pretrained(folder, torch_dtype=torch.float32)
+    refiner.set_progress_bar_config(disable=True)
+    cases, tensors = [], {}
+    for c in (case("img2img", "euler", 0.3, 31, "StableDiffusionXLImg2ImgPipeline", steps=10, negative_prompt=None),
+              case("img2img", "dpmpp_2m_karras", 0.5, 32, "StableDiffusionXLImg2ImgPipeline", steps=6)):
+        c["aesthetic_score"], c["negative_aesthetic_score"] = 6.0, 2.5
+        run_case(refiner, c, tensors, image)
+        cases.append(c)
+    write_golden("tiny-sdxl-refiner", "tiny-sdxl-refiner", cases, tensors)
 
 
 if __name__ == "__main__":
