@@ -75,6 +75,10 @@ ModelDescription StableDiffusionXLPipeline::describe() const {
     d.inpainting_unet = model_.unet_in_channels == model_.latent_channels * 2 + 1;
     if (!components_->can_encode()) d.operations = {Operation::txt2img};
     else if (d.inpainting_unet) d.operations = {Operation::inpaint};
+    // diffusers runs refiners through the img2img and inpaint pipelines only: its txt2img
+    // pipeline has no aesthetic-score time ids to give them.
+    if (options_.requires_aesthetics_score)
+        std::erase(d.operations, Operation::txt2img);
     d.latent_format = LatentFormat::sdxl;
     d.schedulers = scheduler_names();
     return d;
@@ -101,6 +105,8 @@ GenerationResult StableDiffusionXLPipeline::generate(const GenerationRequest &re
                                                      const GenerationCallbacks &callbacks) {
     const auto start = Clock::now();
     check_operation(req, model_.latent_channels, model_.unet_in_channels, components_->can_encode());
+    if (options_.requires_aesthetics_score && req.operation == Operation::txt2img)
+        throw GenerationInvalid("operation", "this model is an SDXL refiner: it serves img2img and inpaint");
     const Geometry geo = resolve_geometry(req, model_.sample_size, model_.vae_scale_factor);
     const CancelCheck cancel = cancel_check(callbacks);
     auto throw_if_cancelled = [&] {

@@ -73,8 +73,10 @@ public:
     FloatTensor decode(const FloatTensor &latents, const CancelCheck &) override {
         return FloatTensor({latents.shape.at(0), 3, latents.shape.at(2) * 8, latents.shape.at(3) * 8});
     }
-    std::pair<FloatTensor, FloatTensor> encode(const FloatTensor &, const CancelCheck &) override {
-        throw std::logic_error("txt2img encodes no image");
+    // A posterior of zeros: mean 0, logvar 0.
+    std::pair<FloatTensor, FloatTensor> encode(const FloatTensor &image, const CancelCheck &) override {
+        const std::vector<int64_t> shape{image.shape.at(0), 4, image.shape.at(2) / 8, image.shape.at(3) / 8};
+        return {FloatTensor(shape), FloatTensor(shape)};
     }
 };
 
@@ -96,6 +98,21 @@ protected:
         return std::make_unique<StableDiffusionXLPipeline>(
             model, options, ClipTokenizer::load(fixture_dir("tokenizer")),
             ClipTokenizer::load(fixture_dir("tokenizer_2")),
+            std::make_unique<RecordingComponents>(encodes, unet_calls));
+    }
+    // A refiner: the second encoder alone, aesthetic-score time ids, no zeroed negatives.
+    std::unique_ptr<StableDiffusionXLPipeline> make_refiner() {
+        PipelineModel model;
+        model.name = "stand-in refiner";
+        model.sample_size = 16;
+        model.scaling_factor = 0.13025f;
+        std::ifstream config(fixture_dir("scheduler") + "/scheduler_config.json");
+        model.scheduler_config = nlohmann::json::parse(config);
+        SdxlPipelineOptions options;
+        options.force_zeros_for_empty_prompt = false;
+        options.requires_aesthetics_score = true;
+        return std::make_unique<StableDiffusionXLPipeline>(
+            model, options, std::nullopt, ClipTokenizer::load(fixture_dir("tokenizer_2")),
             std::make_unique<RecordingComponents>(encodes, unet_calls));
     }
     static GenerationRequest request() {
@@ -216,6 +233,42 @@ TEST_F(SdxlPipelineWiring, WithoutGuidanceOnlyThePromptConditions) {
     EXPECT_EQ(unet_calls[0].text_embeds.shape.at(0), 1);
     EXPECT_EQ(unet_calls[0].time_ids.shape.at(0), 1);
     EXPECT_EQ(encodes.size(), 2u);
+}
+
+TEST_F(SdxlPipelineWiring, RefinerConditionsOnTheSecondEncoderAndAestheticScores) {
+    GenerationRequest r = request();
+    r.operation = Operation::img2img;
+    r.init_image = Image{64, 96, 3, std::vector<uint8_t>(64 * 96 * 3, 128)};
+    r.strength = 0.5f;
+    make_refiner()->generate(r, {});
+    ASSERT_EQ(unet_calls.size(), 1u);  // int(2 steps * 0.5)
+    const UnetCall &call = unet_calls[0];
+    ASSERT_EQ(call.context.shape, (std::vector<int64_t>{2, 77, kHidden2}));
+    const float neg2 = static_cast<float>(first_token("tokenizer_2", "blurry")) + 0.5f;
+    const float pos2 = static_cast<float>(first_token("tokenizer_2", "a photo of a cat")) + 0.5f;
+    EXPECT_EQ(call.context.data.front(), neg2);
+    EXPECT_EQ(call.context.data.back(), pos2);
+    expect_pooled_item(call.text_embeds, 0, neg2 + 0.25f);
+    expect_pooled_item(call.text_embeds, 1, pos2 + 0.25f);
+    // original_size + crops_coords_top_left + aesthetic score: diffusers' 2.5 for the
+    // negative row, 6.0 for the prompt's.
+    ASSERT_EQ(call.time_ids.shape, (std::vector<int64_t>{2, 5}));
+    EXPECT_EQ(call.time_ids.data, (std::vector<float>{96, 64, 0, 0, 2.5f, 96, 64, 0, 0, 6.0f}));
+    ASSERT_EQ(encodes.size(), 2u);
+    for (const EncodeCall &e : encodes) EXPECT_EQ(e.encoder, TextEncoderSlot::second);
+}
+
+TEST_F(SdxlPipelineWiring, RefinerRefusesTxt2img) {
+    std::unique_ptr<StableDiffusionXLPipeline> refiner = make_refiner();
+    const std::vector<Operation> &ops = refiner->describe().operations;
+    EXPECT_EQ(ops, (std::vector<Operation>{Operation::img2img, Operation::inpaint}));
+    try {
+        refiner->generate(request(), {});
+        ADD_FAILURE() << "a refiner generated txt2img";
+    } catch (const GenerationInvalid &e) {
+        EXPECT_EQ(e.field, "operation");
+    }
+    EXPECT_TRUE(unet_calls.empty());
 }
 
 TEST_F(SdxlPipelineWiring, DefaultSizeComesFromTheUnetSampleSize) {
