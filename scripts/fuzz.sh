@@ -9,7 +9,9 @@
 # Each run starts from the committed seeds, fuzz/corpus/<target>/, read only: what the
 # fuzzer finds goes to a temporary corpus that is thrown away (set SDW_FUZZ_KEEP=1 to keep
 # it, printed at the end), so a run never changes the repository. SDW_FUZZ_JOBS: build
-# parallelism (default: nproc).
+# parallelism (default: nproc). SDW_FUZZ_SEED: libFuzzer's -seed (default 0: a new random
+# seed each run); a fixed seed replays the same mutations in the same order, so a short run
+# explores the same inputs every time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +60,7 @@ for t in "${targets[@]}"; do
   echo "== fuzz_$t: ${seconds}s =="
   set +e
   ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=0" UBSAN_OPTIONS="print_stacktrace=1" \
-    "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -seed="${SDW_FUZZ_SEED:-0}" -timeout=10 -rss_limit_mb=2048 \
       -malloc_limit_mb="$(malloc_limit "$t")" -print_final_stats=1 \
       -artifact_prefix="$work/$t/artifacts/" "$work/$t/corpus" "fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
