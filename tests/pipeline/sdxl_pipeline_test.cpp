@@ -87,32 +87,27 @@ std::string fixture_dir(const char *name) {
 class SdxlPipelineWiring : public ::testing::Test {
 protected:
     std::unique_ptr<StableDiffusionXLPipeline> make_pipeline(bool force_zeros) {
+        SdxlPipelineOptions options;
+        options.force_zeros_for_empty_prompt = force_zeros;
+        return make(options, ClipTokenizer::load(fixture_dir("tokenizer")));
+    }
+    // A refiner: the second encoder alone, aesthetic-score time ids, no zeroed negatives.
+    std::unique_ptr<StableDiffusionXLPipeline> make_refiner() {
+        SdxlPipelineOptions options;
+        options.force_zeros_for_empty_prompt = false;
+        options.requires_aesthetics_score = true;
+        return make(options, std::nullopt);
+    }
+    std::unique_ptr<StableDiffusionXLPipeline> make(const SdxlPipelineOptions &options,
+                                                    std::optional<ClipTokenizer> tokenizer) {
         PipelineModel model;
         model.name = "stand-in";
         model.sample_size = 16;
         model.scaling_factor = 0.13025f;
         std::ifstream config(fixture_dir("scheduler") + "/scheduler_config.json");
         model.scheduler_config = nlohmann::json::parse(config);
-        SdxlPipelineOptions options;
-        options.force_zeros_for_empty_prompt = force_zeros;
         return std::make_unique<StableDiffusionXLPipeline>(
-            model, options, ClipTokenizer::load(fixture_dir("tokenizer")),
-            ClipTokenizer::load(fixture_dir("tokenizer_2")),
-            std::make_unique<RecordingComponents>(encodes, unet_calls));
-    }
-    // A refiner: the second encoder alone, aesthetic-score time ids, no zeroed negatives.
-    std::unique_ptr<StableDiffusionXLPipeline> make_refiner() {
-        PipelineModel model;
-        model.name = "stand-in refiner";
-        model.sample_size = 16;
-        model.scaling_factor = 0.13025f;
-        std::ifstream config(fixture_dir("scheduler") + "/scheduler_config.json");
-        model.scheduler_config = nlohmann::json::parse(config);
-        SdxlPipelineOptions options;
-        options.force_zeros_for_empty_prompt = false;
-        options.requires_aesthetics_score = true;
-        return std::make_unique<StableDiffusionXLPipeline>(
-            model, options, std::nullopt, ClipTokenizer::load(fixture_dir("tokenizer_2")),
+            model, options, std::move(tokenizer), ClipTokenizer::load(fixture_dir("tokenizer_2")),
             std::make_unique<RecordingComponents>(encodes, unet_calls));
     }
     static GenerationRequest request() {

@@ -26,7 +26,6 @@ Run from the repository root with the venv of tools/references/requirements.txt:
 It rewrites the files above bit for bit (the model folders' weights are not copied).
 """
 import json
-import os
 import pathlib
 
 import numpy as np
@@ -35,10 +34,8 @@ import torch
 from diffusers import (EulerAncestralDiscreteScheduler, EulerDiscreteScheduler, StableDiffusionImg2ImgPipeline,
                        StableDiffusionPipeline, StableDiffusionXLPipeline)
 from safetensors.numpy import load_file
-from safetensors.torch import save_file
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests/fixtures"
+from golden_sets import FIXTURES, StepRecorder, variant_folder, write_golden
 
 SCHEDULERS = {"euler": EulerDiscreteScheduler, "euler_a": EulerAncestralDiscreteScheduler}
 PROMPT = "a photo of a cat"
@@ -46,33 +43,12 @@ PROMPT = "a photo of a cat"
 
 def make_model_folder(base: str, name: str) -> pathlib.Path:
     """A few-step variant of a committed tiny model: same networks, trailing Euler-a scheduler."""
-    src, dst = FIXTURES / "models" / base, FIXTURES / "models" / name
-    dst.mkdir(parents=True, exist_ok=True)
-    index = json.loads((src / "model_index.json").read_text())
-    for component, spec in index.items():
-        if component.startswith("_") or component == "scheduler" or not isinstance(spec, list) or spec[0] is None:
-            continue
-        link = dst / component
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(os.path.join("..", base, component))
-    index["scheduler"] = ["diffusers", "EulerAncestralDiscreteScheduler"]
-    (dst / "model_index.json").write_text(json.dumps(index, indent=1) + "\n")
-    base_config = json.loads((src / "scheduler/scheduler_config.json").read_text())
+    dst, _ = variant_folder(base, name, {"scheduler": ["diffusers", "EulerAncestralDiscreteScheduler"]},
+                            own={"scheduler"})
+    base_config = json.loads((FIXTURES / "models" / base / "scheduler/scheduler_config.json").read_text())
     scheduler = EulerAncestralDiscreteScheduler.from_config(base_config, timestep_spacing="trailing")
     scheduler.save_config(dst / "scheduler")
     return dst
-
-
-class StepRecorder:
-    """Latents after each step, through diffusers' callback_on_step_end."""
-
-    def __init__(self):
-        self.latents = []
-
-    def __call__(self, pipe, step, timestep, kwargs):
-        self.latents.append(kwargs["latents"].detach().clone())
-        return kwargs
 
 
 def run_case(pipe, case: dict, tensors: dict, init_image=None):
@@ -106,14 +82,6 @@ def txt2img_case(scheduler: str, steps: int, guidance: float = 0.0, negative=Non
     return case
 
 
-def write_golden(model: str, cases: list, tensors: dict):
-    out = FIXTURES / "golden" / model
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "cases.json").write_text(json.dumps({"model": model, "cases": cases}, indent=1) + "\n")
-    save_file(tensors, str(out / "pipelines.safetensors"))
-    print(f"{out.relative_to(ROOT)}: {', '.join(c['name'] for c in cases)}")
-
-
 def tiny_sd_turbo():
     folder = make_model_folder("tiny-sd", "tiny-sd-turbo")
     pipe = StableDiffusionPipeline.from_pretrained(folder, torch_dtype=torch.float32, safety_checker=None)
@@ -135,7 +103,7 @@ def tiny_sd_turbo():
             "init_image": "img2img.euler_a_2steps.init_image (uint8 CHW)"}
     run_case(img2img, case, tensors, init_image=init)
     cases.append(case)
-    write_golden("tiny-sd-turbo", cases, tensors)
+    write_golden("tiny-sd-turbo", "tiny-sd-turbo", cases, tensors)
 
 
 def tiny_sdxl_turbo():
@@ -148,7 +116,7 @@ def tiny_sdxl_turbo():
     for case in cases:
         case["pipeline"] = "sdxl txt2img"
         run_case(pipe, case, tensors)
-    write_golden("tiny-sdxl-turbo", cases, tensors)
+    write_golden("tiny-sdxl-turbo", "tiny-sdxl-turbo", cases, tensors)
 
 
 def main():

@@ -42,10 +42,8 @@ import PIL.Image
 import torch
 from diffusers import (DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler,
                        StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline, UNet2DConditionModel)
-from safetensors.torch import save_file
+from golden_sets import FIXTURES, StepRecorder, variant_folder, write_golden
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests/fixtures"
 SIZE = 128
 
 SCHEDULERS = {
@@ -74,19 +72,8 @@ def mask_image() -> np.ndarray:
 def make_variant(name: str, index_changes: dict, unet_changes: dict) -> pathlib.Path:
     """tiny-sdxl with model_index.json entries replaced and a new random UNet (torch seed 0);
     the components it still lists are symlinks to tiny-sdxl's."""
-    src, dst = FIXTURES / "models/tiny-sdxl", FIXTURES / "models" / name
-    dst.mkdir(parents=True, exist_ok=True)
-    index = json.loads((src / "model_index.json").read_text())
-    index.update(index_changes)
-    for component, spec in index.items():
-        if component.startswith("_") or component == "unet" or not isinstance(spec, list) or spec[0] is None:
-            continue
-        link = dst / component
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(os.path.join("..", "tiny-sdxl", component))
-    (dst / "model_index.json").write_text(json.dumps(index, indent=1) + "\n")
-    config = UNet2DConditionModel.load_config(src / "unet")
+    dst, _ = variant_folder("tiny-sdxl", name, index_changes, own={"unet"})
+    config = UNet2DConditionModel.load_config(FIXTURES / "models/tiny-sdxl/unet")
     config.update(unet_changes)
     torch.manual_seed(0)
     unet = UNet2DConditionModel.from_config(config).eval()
@@ -111,17 +98,6 @@ def make_refiner_model() -> pathlib.Path:
          "requires_aesthetics_score": True, "force_zeros_for_empty_prompt": False},
         {"cross_attention_dim": encoder_2["hidden_size"],
          "projection_class_embeddings_input_dim": 5 * unet["addition_time_embed_dim"] + encoder_2["projection_dim"]})
-
-
-class StepRecorder:
-    """Latents after each step, through diffusers' callback_on_step_end."""
-
-    def __init__(self):
-        self.latents = []
-
-    def __call__(self, pipe, step, timestep, kwargs):
-        self.latents.append(kwargs["latents"].detach().clone())
-        return kwargs
 
 
 def run_case(pipe, case: dict, tensors: dict, image: np.ndarray, mask=None):
@@ -153,15 +129,6 @@ def case(operation: str, scheduler: str, strength: float, seed: int, pipeline: s
     if operation == "inpaint":
         c["mask"] = f"{operation}.{scheduler}.mask (uint8 HW, 255 = repaint)"
     return c
-
-
-def write_golden(name: str, model: str, cases: list, tensors: dict):
-    out = FIXTURES / "golden" / name
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "cases.json").write_text(json.dumps({"model": model, "cases": cases}, indent=1) + "\n")
-    save_file(tensors, str(out / "pipelines.safetensors"))
-    os.chmod(out / "pipelines.safetensors", 0o644)
-    print(f"{out.relative_to(ROOT)}: {', '.join(c['name'] for c in cases)}")
 
 
 def main():
