@@ -2,6 +2,7 @@
 
 #include "pipeline/denoising_support.h"
 #include "pipeline/image_tensors.h"
+#include "pipeline/denoising_loop.h"
 #include "pipeline/operation_latents.h"
 
 namespace sdw {
@@ -76,26 +77,10 @@ GenerationResult StableDiffusionPipeline::generate(const GenerationRequest &req,
 
     // 3. Denoising loop.
     t0 = Clock::now();
-    const int64_t copies = guided ? 2 : 1;
-    const size_t item = latents.numel();
-    std::vector<float> guided_pred(item);
-    const int end = op.start_index() + op.total_steps();
-    for (int i = op.start_index(); i < end; ++i) {
-        throw_if_cancelled();
-        FloatTensor model_input = latents;
-        scheduler->scale_model_input(model_input.data.data(), model_input.numel(), i);
-        if (guided) model_input = repeat_batch(model_input, 2);
-        model_input = op.unet_input(std::move(model_input), copies);
-        const float t = static_cast<float>(scheduler->timestep_value(i));
-        std::vector<float> ts(static_cast<size_t>(model_input.shape[0]), t);
-        FloatTensor pred = components_->predict_noise(model_input, ts, context, cancel);
-        combine_guidance(pred, guided, req.guidance_scale, latents.shape, guided_pred);
-        scheduler->step(guided_pred.data(), i, latents.data.data(), item, noise_fn);
-        op.after_step(*scheduler, i);
-        const int step = i - op.start_index() + 1;
-        if (callbacks.on_step) callbacks.on_step(step, op.total_steps());
-        if (callbacks.on_latents) callbacks.on_latents(step, latents.shape, latents.data.data());
-    }
+    const NoisePredictor predict = [&](const FloatTensor &input, const std::vector<float> &ts) {
+        return components_->predict_noise(input, ts, context, cancel);
+    };
+    run_denoising_loop(op, *scheduler, guided, req.guidance_scale, predict, noise_fn, cancel, callbacks);
     result.timings_ms["denoise"] = ms_since(t0);
     throw_if_cancelled();
 
