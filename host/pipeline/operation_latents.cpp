@@ -47,16 +47,9 @@ void check_operation(const GenerationRequest &req, int64_t latent_channels, int6
     if (req.steps < 1) throw GenerationInvalid("steps", "steps must be at least 1");
     if (req.clip_skip < 0) throw GenerationInvalid("clip_skip", "clip_skip must be at least 1");
     switch (req.operation) {
-    case Operation::txt2img:
-        if (inpainting_unet)
-            throw GenerationInvalid("operation",
-                                    "this model has an inpainting UNet; use operation \"inpaint\"");
-        break;
+    case Operation::txt2img: break;
     case Operation::img2img:
         if (!req.init_image) throw GenerationInvalid("init_image", "img2img needs an init_image");
-        if (inpainting_unet)
-            throw GenerationInvalid("operation",
-                                    "this model has an inpainting UNet; use operation \"inpaint\"");
         break;
     case Operation::inpaint:
         if (!req.init_image) throw GenerationInvalid("init_image", "inpaint needs an init_image");
@@ -65,6 +58,8 @@ void check_operation(const GenerationRequest &req, int64_t latent_channels, int6
             throw GenerationInvalid("mask", "mask size differs from the init_image size");
         break;
     }
+    if (inpainting_unet && req.operation != Operation::inpaint)
+        throw GenerationInvalid("operation", "this model has an inpainting UNet; use operation \"inpaint\"");
     if (req.operation != Operation::txt2img && !(req.strength > 0.0f && req.strength <= 1.0f))
         throw GenerationInvalid("strength", "strength must be in (0, 1]");
     if (unet_in_channels != latent_channels && !inpainting_unet)

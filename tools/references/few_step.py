@@ -11,7 +11,7 @@ and diffusers' generations for them:
   tests/fixtures/models/tiny-sdxl-turbo/  scheduler config: EulerAncestralDiscreteScheduler,
                                           trailing spacing (on top of the model's own)
   tests/fixtures/golden/tiny-sd-turbo/    cases.json + pipelines.safetensors, in the layout
-  tests/fixtures/golden/tiny-sdxl-turbo/  of ../shared/fixtures (README there): per case
+  tests/fixtures/golden/tiny-sdxl-turbo/  of tests/fixtures (README there): per case
                                           <case>.image (float32 NHWC in [0, 1]),
                                           <case>.step_latents, <case>.timesteps
 

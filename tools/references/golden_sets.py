@@ -1,6 +1,6 @@
 """What the reference scripts share: fixture paths, model variants that reuse a committed
 tiny model's components through symlinks, the step-latents recorder, and the writer of a
-golden set (cases.json + pipelines.safetensors, the layout ../shared/fixtures/README.md
+golden set (cases.json + pipelines.safetensors, the layout tests/fixtures/README.md
 describes)."""
 import json
 import os

@@ -22,7 +22,7 @@ committed tiny-sdxl, and the inpaint pipeline on a 9-channel variant of it:
   tests/fixtures/golden/tiny-sdxl-refiner/  img2img on it (euler at strength 0.3 without a
                                             negative prompt, dpmpp_2m_karras at 0.5 with one)
 
-in the layout of ../shared/fixtures (README there): per case <case>.image (float32 NHWC
+in the layout of tests/fixtures (README there): per case <case>.image (float32 NHWC
 in [0, 1]), <case>.step_latents, <case>.timesteps, <case>.init_image (uint8 CHW) and, for
 inpainting, <case>.mask (uint8 HW, 255 = repaint). The init image and mask are drawn
 here (a gradient with a disc; a rectangle), 128x128 like tiny-sdxl's other cases. Every
@@ -131,6 +131,15 @@ def case(operation: str, scheduler: str, strength: float, seed: int, pipeline: s
     return c
 
 
+def golden_set(name: str, model: str, runs: list, image: np.ndarray):
+    """Runs each (pipeline, case, mask or None) on `image` and writes them as golden set `name`."""
+    cases, tensors = [], {}
+    for pipe, c, mask in runs:
+        run_case(pipe, c, tensors, image, mask)
+        cases.append(c)
+    write_golden(name, model, cases, tensors)
+
+
 def main():
     image, mask = init_image(), mask_image()
 
@@ -139,39 +148,27 @@ def main():
     img2img.set_progress_bar_config(disable=True)
     inpaint = StableDiffusionXLInpaintPipeline(**img2img.components)
     inpaint.set_progress_bar_config(disable=True)
-    cases, tensors = [], {}
-    for c in (case("img2img", "euler", 0.6, 7, "StableDiffusionXLImg2ImgPipeline"),
-              case("img2img", "dpmpp_2m_karras", 0.8, 8, "StableDiffusionXLImg2ImgPipeline")):
-        run_case(img2img, c, tensors, image)
-        cases.append(c)
-    for c in (case("inpaint", "euler", 1.0, 11, "StableDiffusionXLInpaintPipeline"),
-              case("inpaint", "euler_a", 0.7, 12, "StableDiffusionXLInpaintPipeline")):
-        run_case(inpaint, c, tensors, image, mask)
-        cases.append(c)
-    write_golden("tiny-sdxl-edits", "tiny-sdxl", cases, tensors)
+    golden_set("tiny-sdxl-edits", "tiny-sdxl", [
+        (img2img, case("img2img", "euler", 0.6, 7, "StableDiffusionXLImg2ImgPipeline"), None),
+        (img2img, case("img2img", "dpmpp_2m_karras", 0.8, 8, "StableDiffusionXLImg2ImgPipeline"), None),
+        (inpaint, case("inpaint", "euler", 1.0, 11, "StableDiffusionXLInpaintPipeline"), mask),
+        (inpaint, case("inpaint", "euler_a", 0.7, 12, "StableDiffusionXLInpaintPipeline"), mask)], image)
 
-    folder = make_inpaint_model()
-    inpaint9 = StableDiffusionXLInpaintPipeline.from_pretrained(folder, torch_dtype=torch.float32)
+    inpaint9 = StableDiffusionXLInpaintPipeline.from_pretrained(make_inpaint_model(), torch_dtype=torch.float32)
     inpaint9.set_progress_bar_config(disable=True)
-    cases, tensors = [], {}
-    for c in (case("inpaint", "euler", 1.0, 21, "StableDiffusionXLInpaintPipeline"),
-              case("inpaint", "dpmpp_2m_karras", 0.7, 22, "StableDiffusionXLInpaintPipeline")):
-        run_case(inpaint9, c, tensors, image, mask)
-        cases.append(c)
-    write_golden("tiny-sdxl-inpaint", "tiny-sdxl-inpaint", cases, tensors)
+    golden_set("tiny-sdxl-inpaint", "tiny-sdxl-inpaint", [
+        (inpaint9, case("inpaint", "euler", 1.0, 21, "StableDiffusionXLInpaintPipeline"), mask),
+        (inpaint9, case("inpaint", "dpmpp_2m_karras", 0.7, 22, "StableDiffusionXLInpaintPipeline"), mask)], image)
 
     # The refiner's aesthetic score conditioning takes diffusers' defaults: 6.0, and 2.5 for
     # the negative rows.
-    folder = make_refiner_model()
-    refiner = StableDiffusionXLImg2ImgPipeline.from_pretrained(folder, torch_dtype=torch.float32)
+    refiner = StableDiffusionXLImg2ImgPipeline.from_pretrained(make_refiner_model(), torch_dtype=torch.float32)
     refiner.set_progress_bar_config(disable=True)
-    cases, tensors = [], {}
-    for c in (case("img2img", "euler", 0.3, 31, "StableDiffusionXLImg2ImgPipeline", steps=10, negative_prompt=None),
-              case("img2img", "dpmpp_2m_karras", 0.5, 32, "StableDiffusionXLImg2ImgPipeline", steps=6)):
+    refined = [case("img2img", "euler", 0.3, 31, "StableDiffusionXLImg2ImgPipeline", steps=10, negative_prompt=None),
+               case("img2img", "dpmpp_2m_karras", 0.5, 32, "StableDiffusionXLImg2ImgPipeline", steps=6)]
+    for c in refined:
         c["aesthetic_score"], c["negative_aesthetic_score"] = 6.0, 2.5
-        run_case(refiner, c, tensors, image)
-        cases.append(c)
-    write_golden("tiny-sdxl-refiner", "tiny-sdxl-refiner", cases, tensors)
+    golden_set("tiny-sdxl-refiner", "tiny-sdxl-refiner", [(refiner, c, None) for c in refined], image)
 
 
 if __name__ == "__main__":
