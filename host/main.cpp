@@ -87,6 +87,8 @@ std::vector<std::shared_ptr<Generator>> load_generators(const Config &config) {
     for (const auto &dir : config.plugin.search_paths)
         generator_config.plugin_search_dirs.emplace_back(dir);
     generator_config.model_path = config.model.path;
+    generator_config.tokenizers_dir = config.model.tokenizers;
+    generator_config.prediction_type = config.model.prediction_type;
     std::vector<std::shared_ptr<Generator>> generators;
     for (int i = 0; i < config.queue.workers; ++i)
         generators.push_back(make_generator(generator_config));

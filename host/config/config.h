@@ -27,7 +27,11 @@ struct Config {
     } plugin;
 
     struct Model {
-        std::string path = "models/sd-shapes";
+        std::string path = "models/sd-shapes";  // a diffusers folder or a single .safetensors file
+        // The CLIP tokenizers single-file checkpoints are served with (they carry none).
+        std::string tokenizers = "models/tokenizers";
+        // "", "epsilon" or "v_prediction": what a single file predicts, when it cannot say.
+        std::string prediction_type;
         bool operator==(const Model &) const = default;
     } model;
 

@@ -133,8 +133,14 @@ void read_plugin(Config::Plugin &out, const json &v, const Reader &r) {
 }
 
 void read_model(Config::Model &out, const json &v, const Reader &r) {
-    r.expect_object(v, "model", {"path"});
+    r.expect_object(v, "model", {"path", "tokenizers", "prediction_type"});
     if (v.contains("path")) out.path = r.path(r.string(v["path"], "model.path", false));
+    if (v.contains("tokenizers")) out.tokenizers = r.path(r.string(v["tokenizers"], "model.tokenizers", false));
+    if (v.contains("prediction_type")) {
+        out.prediction_type = r.string(v["prediction_type"], "model.prediction_type", true);
+        if (!out.prediction_type.empty() && out.prediction_type != "epsilon" && out.prediction_type != "v_prediction")
+            r.fail("model.prediction_type", "expected \"epsilon\" or \"v_prediction\", got \"" + out.prediction_type + "\"");
+    }
 }
 
 void read_worker(Config::Worker &out, const json &v, const Reader &r) {
@@ -302,7 +308,7 @@ json config_to_json(const Config &c) {
     return json{
         {"listen", {{"host", c.listen.host}, {"port", c.listen.port}}},
         {"plugin", {{"name", c.plugin.name}, {"options", c.plugin.options}, {"search_paths", c.plugin.search_paths}}},
-        {"model", {{"path", c.model.path}}},
+        {"model", {{"path", c.model.path}, {"tokenizers", c.model.tokenizers}, {"prediction_type", c.model.prediction_type}}},
         {"worker", {{"id", c.worker.id}}},
         {"orchestrator",
          {{"callback_url", c.orchestrator.callback_url}, {"heartbeat_interval_s", c.orchestrator.heartbeat_interval_s}}},

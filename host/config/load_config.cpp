@@ -42,7 +42,10 @@ const Flag kFlags[] = {
     {"plugin-options", "plugin.options", FlagKind::json_object, "JSON", "JSON object passed to the plugin (plugin.options)"},
     {"plugin-search-path", "plugin.search_paths", FlagKind::string_list, "DIR",
      "directory searched for plugins by name; repeatable (plugin.search_paths)"},
-    {"model", "model.path", FlagKind::string, "DIR", "model folder, diffusers layout (model.path)"},
+    {"model", "model.path", FlagKind::string, "PATH",
+     "model: a diffusers folder or a single-file .safetensors checkpoint (model.path)"},
+    {"prediction-type", "model.prediction_type", FlagKind::string, "TYPE",
+     "epsilon or v_prediction, for a single-file checkpoint that does not say (model.prediction_type)"},
     {"worker-id", "worker.id", FlagKind::string, "ID", "worker id reported to the orchestrator (worker.id)"},
     {"callback-url", "orchestrator.callback_url", FlagKind::string, "URL",
      "orchestrator heartbeat URL, http://host[:port]/path (orchestrator.callback_url)"},
@@ -118,6 +121,7 @@ bool looks_like_path(const std::string &text) {
 // absolute so the effective config is unambiguous wherever it is printed or used.
 void make_paths_absolute(Config &config) {
     config.model.path = absolute_path(config.model.path);
+    config.model.tokenizers = absolute_path(config.model.tokenizers);
     if (looks_like_path(config.plugin.name)) config.plugin.name = absolute_path(config.plugin.name);
     for (auto &dir : config.plugin.search_paths) dir = absolute_path(dir);
     config.output.dir = absolute_path(config.output.dir);

@@ -110,6 +110,37 @@ ModelComponent ModelComponent::load(const fs::path& dir, ComponentKind kind,
     return component;
 }
 
+ModelComponent ModelComponent::from_mapped(ComponentKind kind, fs::path where, nlohmann::json config,
+                                           std::shared_ptr<const SafetensorsFile> file,
+                                           std::vector<MappedWeight> weights,
+                                           std::vector<std::vector<uint8_t>> owned) {
+    ModelComponent component;
+    component.kind_ = kind;
+    component.dir_ = std::move(where);
+    component.config_ = std::move(config);
+    component.config_text_ = component.config_.dump(2);
+    component.shared_file_ = std::move(file);
+    component.owned_ = std::move(owned);
+    for (MappedWeight& weight : weights) {
+        if (weight.dtype == DType::F64)
+            throw std::runtime_error(component.dir_.string() + ": tensor '" + weight.name +
+                                     "': F64 weights are not supported");
+        if (weight.shape.size() > SDW_MAX_DIMS)
+            throw std::runtime_error(component.dir_.string() + ": tensor '" + weight.name +
+                                     "' has more than " + std::to_string(SDW_MAX_DIMS) + " dimensions");
+        if (!component.index_.emplace(weight.name, component.names_.size()).second)
+            throw std::runtime_error(component.dir_.string() + ": tensor '" + weight.name +
+                                     "' occurs twice");
+        component.names_.push_back(weight.name);
+    }
+    component.weights_.reserve(weights.size());
+    for (size_t i = 0; i < weights.size(); ++i)
+        component.weights_.push_back(plugin::make_view(component.names_[i].c_str(),
+                                                       to_sdw_dtype(weights[i].dtype),
+                                                       weights[i].shape, weights[i].data));
+    return component;
+}
+
 void ModelComponent::add_file(SafetensorsFile file) {
     for (const TensorInfo& tensor : file.tensors()) {
         std::optional<std::string> name = canonical_tensor_name(kind_, tensor.name);
@@ -140,6 +171,7 @@ sdw_component_desc ModelComponent::describe(const char* abi_kind) const {
 
 void ModelComponent::drop_resident_pages() const noexcept {
     for (const SafetensorsFile& file : files_) file.drop_resident_pages();
+    if (shared_file_) shared_file_->drop_resident_pages();
 }
 
 }  // namespace sdw

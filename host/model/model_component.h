@@ -2,7 +2,9 @@
 // its weights, memory-mapped and presented as named tensor views for a plugin's component_load.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +29,24 @@ public:
     static ModelComponent load(const std::filesystem::path& dir, ComponentKind kind,
                                const std::string& weights_stem);
 
+    // A weight already given its canonical name, whose bytes live elsewhere (see from_mapped).
+    struct MappedWeight {
+        std::string name;
+        DType dtype;
+        std::vector<int64_t> shape;
+        const void* data;
+    };
+    // A component whose weights are views into `file`, which other components may share (the
+    // networks of a single-file checkpoint), or into `owned` buffers the component keeps (a
+    // tensor the mapping changed the layout of). `where` stands for the folder in messages;
+    // `config` is the component's config.json content. Checks names are unique and dtypes and
+    // ranks are what the ABI takes, as load() does.
+    static ModelComponent from_mapped(ComponentKind kind, std::filesystem::path where,
+                                      nlohmann::json config,
+                                      std::shared_ptr<const SafetensorsFile> file,
+                                      std::vector<MappedWeight> weights,
+                                      std::vector<std::vector<uint8_t>> owned);
+
     ModelComponent(ModelComponent&&) noexcept = default;
     ModelComponent& operator=(ModelComponent&&) noexcept = default;
     ModelComponent(const ModelComponent&) = delete;
@@ -36,6 +56,7 @@ public:
     const std::filesystem::path& dir() const { return dir_; }
     const std::string& config_text() const { return config_text_; }
     const nlohmann::json& config() const { return config_; }
+    // The files load() read (empty for from_mapped components, whose file is shared).
     const std::vector<SafetensorsFile>& files() const { return files_; }
 
     // Every weight, canonically named, in file order. The views (names and data) stay valid as
@@ -61,6 +82,8 @@ private:
     std::string config_text_;
     nlohmann::json config_;
     std::vector<SafetensorsFile> files_;
+    std::shared_ptr<const SafetensorsFile> shared_file_;  // from_mapped
+    std::vector<std::vector<uint8_t>> owned_;              // from_mapped; buffers never move
     // Moving a vector hands over its buffer, so the strings (and their c_str()) never move.
     std::vector<std::string> names_;
     std::vector<sdw_tensor_view> weights_;

@@ -46,8 +46,13 @@ std::unique_ptr<ModelComponent> load_component(const fs::path& dir, ComponentKin
     return std::make_unique<ModelComponent>(ModelComponent::load(dir, kind, stem));
 }
 
-TextEncoderSummary summarize(const ModelComponent& text_encoder) {
-    return summarize_text_encoder(text_encoder.config(), text_encoder.dir() / "config.json",
+// A component's config.json, or what stands for it in messages about a single file.
+fs::path config_path(const ModelComponent& component, bool single_file) {
+    return single_file ? component.dir() : component.dir() / "config.json";
+}
+
+TextEncoderSummary summarize(const ModelComponent& text_encoder, bool single_file) {
+    return summarize_text_encoder(text_encoder.config(), config_path(text_encoder, single_file),
                                   text_encoder.find("text_projection.weight") != nullptr);
 }
 
@@ -89,15 +94,49 @@ ModelFolder ModelFolder::open(const fs::path& dir) {
             load_component(dir / "text_encoder_2", ComponentKind::TextEncoder, "model");
     }
 
-    folder.unet_summary_ = summarize_unet(folder.unet_->config(), dir / "unet" / "config.json");
-    folder.vae_summary_ = summarize_vae(folder.vae_->config(), dir / "vae" / "config.json");
-    if (folder.text_encoder_) folder.text_encoder_summary_ = summarize(*folder.text_encoder_);
-    if (folder.text_encoder_2_) folder.text_encoder_2_summary_ = summarize(*folder.text_encoder_2_);
+    folder.summarize_and_check();
+    return folder;
+}
+
+ModelFolder ModelFolder::open(const fs::path& path, const SingleFileOptions& single_file) {
+    if (is_single_file_checkpoint(path)) return open_single_file(path, single_file);
+    std::error_code error;
+    if (fs::is_regular_file(path, error))
+        fail(path, "not a model: expected a diffusers folder or a .safetensors single-file checkpoint");
+    return open(path);
+}
+
+ModelFolder ModelFolder::open_single_file(const fs::path& file, const SingleFileOptions& options) {
+    SingleFileCheckpoint checkpoint = read_single_file_checkpoint(file, options);
+    ModelFolder folder;
+    folder.dir_ = file;
+    folder.model_index_ = std::move(checkpoint.model_index);
+    folder.pipeline_class_ = folder.model_index_.value("_class_name", "");
+    folder.scheduler_config_ = std::move(checkpoint.scheduler_config);
+    folder.scheduler_config_text_ = folder.scheduler_config_.dump(2);
+    folder.unet_ = std::move(checkpoint.unet);
+    folder.vae_ = std::move(checkpoint.vae);
+    folder.text_encoder_ = std::move(checkpoint.text_encoder);
+    folder.text_encoder_2_ = std::move(checkpoint.text_encoder_2);
+    if (folder.text_encoder_) folder.tokenizer_ = read_tokenizer(checkpoint.tokenizer_dir);
+    if (folder.text_encoder_2_) folder.tokenizer_2_ = read_tokenizer(checkpoint.tokenizer_2_dir);
+    folder.single_file_family_ = checkpoint.family;
+    folder.summarize_and_check();
+    return folder;
+}
+
+void ModelFolder::summarize_and_check() {
+    const bool single_file = single_file_family_.has_value();
+    ModelFolder& folder = *this;
+    folder.unet_summary_ = summarize_unet(folder.unet_->config(), config_path(*folder.unet_, single_file));
+    folder.vae_summary_ = summarize_vae(folder.vae_->config(), config_path(*folder.vae_, single_file));
+    if (folder.text_encoder_) folder.text_encoder_summary_ = summarize(*folder.text_encoder_, single_file);
+    if (folder.text_encoder_2_) folder.text_encoder_2_summary_ = summarize(*folder.text_encoder_2_, single_file);
 
     // Cross-checks between components: a mismatch means parts of different models were mixed,
     // which would otherwise surface as an obscure shape error deep inside a plugin.
     const UNetSummary& unet = folder.unet_summary_;
-    const fs::path unet_config = dir / "unet" / "config.json";
+    const fs::path unet_config = config_path(*folder.unet_, single_file);
     int64_t context_width = 0;
     std::string context_desc;
     for (const auto* summary : {folder.text_encoder_ ? &*folder.text_encoder_summary_ : nullptr,
@@ -132,7 +171,6 @@ ModelFolder ModelFolder::open(const fs::path& dir) {
         fail(unet_config, "addition_embed_type \"" + *unet.addition_embed_type +
                               "\" is not supported");
     }
-    return folder;
 }
 
 const ModelComponent& ModelFolder::text_encoder() const {

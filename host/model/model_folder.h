@@ -10,6 +10,9 @@
 //   unet/, vae/ (config.json, diffusion_pytorch_model.safetensors)
 //
 // Everything about the architecture is read from the config files, never assumed.
+//
+// A single-file checkpoint (model/single_file_checkpoint.h) opens as the same object: its
+// networks, configs derived from their shapes, and the project's tokenizers.
 #pragma once
 
 #include <filesystem>
@@ -21,6 +24,7 @@
 
 #include "model/component_summaries.h"
 #include "model/model_component.h"
+#include "model/single_file_checkpoint.h"
 
 namespace sdw {
 
@@ -38,6 +42,8 @@ public:
     // Reads and validates the whole folder; weights are memory-mapped, not copied. Throws
     // std::runtime_error naming the missing or invalid path (and key, for config errors).
     static ModelFolder open(const std::filesystem::path& dir);
+    // A diffusers folder as open() reads it, or a single-file checkpoint (*.safetensors).
+    static ModelFolder open(const std::filesystem::path& path, const SingleFileOptions& single_file);
 
     const std::filesystem::path& path() const { return dir_; }
     const nlohmann::json& model_index() const { return model_index_; }
@@ -70,8 +76,14 @@ public:
     // original size, crop top-left, target size; 5 for the refiner), derived from the configs.
     std::optional<int64_t> time_id_count() const { return time_id_count_; }
 
+    // Set for a single-file checkpoint: which family its tensors say it is.
+    const std::optional<CheckpointFamily>& single_file_family() const { return single_file_family_; }
+
 private:
     ModelFolder() = default;
+    static ModelFolder open_single_file(const std::filesystem::path& file, const SingleFileOptions& options);
+    // Summaries and the cross-checks between components, once every part is read.
+    void summarize_and_check();
 
     std::filesystem::path dir_;
     nlohmann::json model_index_;
@@ -87,6 +99,7 @@ private:
     std::optional<TextEncoderSummary> text_encoder_summary_;
     std::optional<TextEncoderSummary> text_encoder_2_summary_;
     std::optional<int64_t> time_id_count_;
+    std::optional<CheckpointFamily> single_file_family_;
 };
 
 }  // namespace sdw

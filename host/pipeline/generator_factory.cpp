@@ -121,7 +121,10 @@ SdxlPipelineOptions sdxl_options(const ModelFolder &model) {
 }  // namespace
 
 std::unique_ptr<Generator> make_generator(const GeneratorConfig &config) {
-    const ModelFolder model = ModelFolder::open(config.model_path);
+    SingleFileOptions single_file;
+    single_file.tokenizers_dir = config.tokenizers_dir;
+    if (!config.prediction_type.empty()) single_file.prediction_type = config.prediction_type;
+    const ModelFolder model = ModelFolder::open(config.model_path, single_file);
     const bool sdxl = is_sdxl(model);
 
     std::shared_ptr<PluginLibrary> library = PluginLibrary::load(
@@ -132,7 +135,8 @@ std::unique_ptr<Generator> make_generator(const GeneratorConfig &config) {
 
     PipelineModel pm;
     pm.path = model.path().string();
-    pm.name = model.path().filename().string();
+    // A folder's name, or a single file's without its .safetensors.
+    pm.name = (model.single_file_family() ? model.path().stem() : model.path().filename()).string();
     if (pm.name.empty()) pm.name = model.path().parent_path().filename().string();
     pm.unet_in_channels = model.unet_summary().in_channels;
     pm.latent_channels = model.vae_summary().latent_channels;

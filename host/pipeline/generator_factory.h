@@ -15,7 +15,9 @@ struct GeneratorConfig {
     std::string plugin;                              // a name ("cpu-blas") or a path
     std::string plugin_options_json = "{}";          // opaque to the host
     std::vector<std::filesystem::path> plugin_search_dirs;  // empty: the default dirs
-    std::filesystem::path model_path;
+    std::filesystem::path model_path;  // a diffusers folder or a single-file checkpoint
+    std::filesystem::path tokenizers_dir;      // for single files (SingleFileOptions)
+    std::string prediction_type;               // for single files; empty: what the file says
 };
 
 // Throws PluginLoadError / PluginCallError (plugin refusals), or std::runtime_error

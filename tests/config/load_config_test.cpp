@@ -67,6 +67,7 @@ TEST_F(LoadConfig, BuiltInDefaultsWithoutAFile) {
     const Config config = loaded({});
     Config expected;
     expected.model.path = (dir_ / "models/sd-shapes").string();
+    expected.model.tokenizers = (dir_ / "models/tokenizers").string();
     expected.worker.id = host_name() + ":8080";
     EXPECT_EQ(config, expected);
     EXPECT_EQ(config.plugin.name, "cpu-blas");
@@ -80,9 +81,11 @@ TEST_F(LoadConfig, ProjectDefaultFileServesSdShapesOnCpuBlasFromTheRoot) {
     const Config config = loaded({});
     Config expected;  // config/default.json must spell out exactly the built-in defaults
     expected.model.path = (kProjectRoot / "models/sd-shapes").lexically_normal().string();
+    expected.model.tokenizers = (kProjectRoot / "models/tokenizers").lexically_normal().string();
     expected.worker.id = host_name() + ":8080";
     EXPECT_EQ(config, expected) << config_to_json(config).dump(2);
     EXPECT_TRUE(fs::is_directory(config.model.path)) << config.model.path;
+    EXPECT_TRUE(fs::is_directory(fs::path(config.model.tokenizers) / "clip")) << config.model.tokenizers;
 
     // The same file from elsewhere means the same thing.
     fs::current_path(dir_);
@@ -113,7 +116,7 @@ TEST_F(LoadConfig, ParsesEveryKeyAndResolvesPathsAgainstTheFile) {
       "listen": {"host": "0.0.0.0", "port": 0},
       "plugin": {"name": "../plugins/libcustom.so", "options": {"threads": 2, "nested": {"a": [1]}},
                  "search_paths": ["plug", "/opt/sdw"]},
-      "model": {"path": "../models/m"},
+      "model": {"path": "../models/m.safetensors", "tokenizers": "tok", "prediction_type": "epsilon"},
       "worker": {"id": "w-7"},
       "orchestrator": {"callback_url": "http://orch:9000/beat", "heartbeat_interval_s": 0.25},
       "queue": {"capacity": 3, "workers": 2},
@@ -134,7 +137,9 @@ TEST_F(LoadConfig, ParsesEveryKeyAndResolvesPathsAgainstTheFile) {
     EXPECT_EQ(c.plugin.name, (dir_ / "plugins/libcustom.so").string());
     EXPECT_EQ(c.plugin.options, json::parse(R"({"threads": 2, "nested": {"a": [1]}})"));
     EXPECT_EQ(c.plugin.search_paths, (std::vector<std::string>{(dir_ / "etc/plug").string(), "/opt/sdw"}));
-    EXPECT_EQ(c.model.path, (dir_ / "models/m").string());
+    EXPECT_EQ(c.model.path, (dir_ / "models/m.safetensors").string());
+    EXPECT_EQ(c.model.tokenizers, (dir_ / "etc/tok").string());
+    EXPECT_EQ(c.model.prediction_type, "epsilon");
     EXPECT_EQ(c.worker.id, "w-7");
     EXPECT_EQ(c.orchestrator.callback_url, "http://orch:9000/beat");
     EXPECT_EQ(c.orchestrator.heartbeat_interval_s, 0.25);
@@ -174,7 +179,9 @@ TEST_F(LoadConfig, FlagsOverrideTheFile) {
                              "--queue-capacity", "7", "--queue-workers", "3", "--output-dir", "o",
                              "--log-level", "error", "--host", "::", "--plugin-options", R"({"x": 1})",
                              "--plugin-search-path", "s1", "--plugin-search-path", "s2",
-                             "--cors-origin", "http://a:1", "--allowed-host", "h1", "--allowed-host", "h2"});
+                             "--cors-origin", "http://a:1", "--allowed-host", "h1", "--allowed-host", "h2",
+                             "--prediction-type", "v_prediction"});
+    EXPECT_EQ(c.model.prediction_type, "v_prediction");
     EXPECT_EQ(c.http.cors_origins, (std::vector<std::string>{"http://a:1"}));
     EXPECT_EQ(c.http.allowed_hosts, (std::vector<std::string>{"h1", "h2"}));
     EXPECT_EQ(c.listen.port, 9100);
@@ -222,6 +229,9 @@ TEST_F(LoadConfig, FileErrorsNameTheKeyPath) {
         {R"({"http": {"allowed_hosts": ["sd.example:8080"]}})",
          "conf.json: http.allowed_hosts[0]: expected a host name such as sd.example.com (no scheme, port or path), got \"sd.example:8080\""},
         {R"({"drain": {"grace_s": true}})", "conf.json: drain.grace_s: expected a number >= 0, got true"},
+        {R"({"model": {"prediction_type": "v"}})",
+         "conf.json: model.prediction_type: expected \"epsilon\" or \"v_prediction\", got \"v\""},
+        {R"({"model": {"tokenizers": ""}})", "conf.json: model.tokenizers: expected a non-empty string, got \"\""},
         {R"([1, 2])", "conf.json: expected an object, got an array"},
         {R"({"queue": {"capacity": 1e400}})", "conf.json: invalid JSON: a number is beyond the range of a double"},
         {"{\n  \"listen\": {\"port\": 1,}\n}", "conf.json: invalid JSON: parse error at line 2, column"},

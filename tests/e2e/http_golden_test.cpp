@@ -66,7 +66,7 @@ public:
              {{"name", plugin.name},
               {"options", json::parse(plugin.options_json)},
               {"search_paths", {fs::path(plugin.file).parent_path().string()}}}},
-            {"model", {{"path", model_dir(model)}}}};
+            {"model", {{"path", model_dir(model)}, {"tokenizers", SDW_TOKENIZERS_DIR}}}};
         std::ofstream(dir_ / "config.json") << config.dump(2);
         process_ = std::make_unique<test::WorkerProcess>(
             std::vector<std::string>{"--config", (dir_ / "config.json").string()});

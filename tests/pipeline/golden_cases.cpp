@@ -89,7 +89,7 @@ std::vector<GoldenCaseId> all_golden_case_ids() {
     std::vector<GoldenCaseId> ids;
     for (const std::string set : {"tiny-sd", "tiny-sd-inpaint", "sd-shapes", "tiny-sdxl",
                                   "tiny-sdxl-edits", "tiny-sdxl-inpaint", "tiny-sdxl-refiner", "tiny-sd-turbo",
-                                  "tiny-sdxl-turbo"})
+                                  "tiny-sdxl-turbo", "tiny-ldm-sd15", "tiny-ldm-sd2-v", "tiny-ldm-sdxl"})
         for (const GoldenCase &c : load_golden_cases(set)) ids.push_back({set, c.model, c.name});
     return ids;
 }

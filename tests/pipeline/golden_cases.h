@@ -1,7 +1,7 @@
 // Reads the reference generations of a golden set, tests/fixtures/golden/<set>/
 // (cases.json and pipelines.safetensors), into GenerationRequests and expected outputs.
-// cases.json's "model" names the model folder under tests/fixtures/models (sd-shapes:
-// the embedded default model) that made them; a set is named after its model unless
+// cases.json's "model" names the model folder (or single-file checkpoint) under
+// tests/fixtures/models (sd-shapes: the embedded default model) that made them; a set is named after its model unless
 // it adds cases to a model another set already has.
 #pragma once
 

@@ -1,5 +1,6 @@
-// Every reference generation of tiny-sd, tiny-sd-inpaint, sd-shapes, tiny-sdxl and the
-// few-step tiny-sd-turbo and tiny-sdxl-turbo (tools/references/few_step.py),
+// Every reference generation of tiny-sd, tiny-sd-inpaint, sd-shapes, tiny-sdxl, the
+// few-step tiny-sd-turbo and tiny-sdxl-turbo (tools/references/few_step.py) and the
+// single-file tiny-ldm-* checkpoints (tools/references/single_file.py),
 // reproduced on every golden plugin (golden_plugins.h): the latents after each step
 // within float32 reordering noise of diffusers' trajectory (where the fixture has one; tiny-sdxl's does
 // not), and the 8-bit image within one level of the reference's.
@@ -20,6 +21,7 @@ Generator &generator_for(const GoldenPlugin &plugin, const std::string &model) {
         config.plugin = p.file;
         config.plugin_options_json = p.options_json;
         config.model_path = model_dir(m);
+        config.tokenizers_dir = SDW_TOKENIZERS_DIR;  // for the single-file checkpoints
         return make_generator(config);
     });
 }

@@ -260,6 +260,31 @@ TEST_F(WorkerProcessTest, AModelThatCannotLoadExitsNonZeroWithItsReason) {
     EXPECT_NE(log.find("no-such-model"), std::string::npos) << log;
 }
 
+// --model takes a single-file checkpoint as well as a folder: it loads, names the model after
+// the file, and serves; a file of the wrong kind is a failed load naming the file.
+TEST_F(WorkerProcessTest, TheModelFlagTakesASingleFileCheckpoint) {
+    const json tokenizers = {{"model", {{"tokenizers", SDW_TOKENIZERS_DIR}}}};
+    WorkerProcess worker({"--config", write_config(config_dir, tokenizers).string(), "--model",
+                          std::string(SDW_TEST_FIXTURES) + "/models/tiny-ldm-sd15.safetensors"});
+    uint16_t port = worker.wait_for_port();
+    ASSERT_NE(port, 0) << worker.log();
+    ASSERT_TRUE(worker.wait_ready(port)) << worker.log();
+    EXPECT_EQ(http_request(port, "GET", "/v1/info", "", kAuth).json()["model"]["name"], "tiny-ldm-sd15");
+    auto accepted = http_request(port, "POST", "/v1/jobs",
+                                 json{{"prompt", "a cat"}, {"steps", 2}, {"width", 64}, {"height", 64}}.dump(), kAuth);
+    ASSERT_EQ(accepted.status, 202) << accepted.body;
+    auto stream = read_sse(port, "/v1/jobs/" + accepted.json()["job_id"].get<std::string>() + "/stream?api_key=" + kKey);
+    ASSERT_GE(stream.events.size(), 2u) << stream.raw;
+    EXPECT_EQ(stream.events[stream.events.size() - 2].event, "completed") << stream.raw;
+
+    const fs::path lora = config_dir / "lora.safetensors";
+    std::ofstream(lora) << std::string("\x10\0\0\0\0\0\0\0{}              ", 24);
+    WorkerProcess refused({"--config", write_config(config_dir, tokenizers).string(), "--model", lora.string()});
+    EXPECT_EQ(refused.wait_exit(), 1) << refused.log();
+    EXPECT_NE(refused.log().find("lora.safetensors: no text encoder in a known layout"), std::string::npos)
+        << refused.log();
+}
+
 TEST_F(WorkerProcessTest, AnUnknownPluginExitsNonZero) {
     WorkerProcess worker({"--config", write_config(config_dir).string(), "--plugin", "no-such-plugin"});
     int code = worker.wait_exit();
