@@ -219,6 +219,12 @@ json unet_config(const Section& unet, const UNetLayout& layout, CheckpointFamily
         up.push_back(attention ? "CrossAttnUpBlock2D" : "UpBlock2D");
     }
     if (!cross_attention_dim) cross_attention_dim = unet.dim("middle_block.1.transformer_blocks.0.attn2.to_k.weight", 1, 2);
+    // One depth for every block when the blocks with attention agree (what the published
+    // configs say: 1 for SD, 4 for SDXL's refiner), else per block (SDXL base: 1, 2, 10).
+    std::set<int64_t> depths;
+    for (size_t b = 0; b < down.size(); ++b)
+        if (down[b] == "CrossAttnDownBlock2D") depths.insert(depth[b].get<int64_t>());
+    const json transformer_depth = depths.size() == 1 ? json(*depths.begin()) : depth;
     for (const int64_t width : channels)
         if (width % kGroupNormGroups != 0)
             unet.fail("block width " + std::to_string(width) + " is not a multiple of " +
@@ -245,7 +251,7 @@ json unet_config(const Section& unet, const UNetLayout& layout, CheckpointFamily
         // The latent size each family was trained at (the shapes cannot say): SD 1.x 512 px,
         // SD 2.x 768 px for its v-prediction models (512 px for the base), SDXL 1024 px.
         {"sample_size", sdxl ? 128 : (family == CheckpointFamily::sd2 && v_prediction) ? 96 : 64},
-        {"transformer_layers_per_block", depth},
+        {"transformer_layers_per_block", transformer_depth},
         {"up_block_types", up},
         {"use_linear_projection", linear_projection},
     };

@@ -1,6 +1,8 @@
 // Single-file (A1111 / LDM) checkpoints opened as models: on the tiny-ldm-* fixtures, every weight
 // gets the name and shape diffusers' from_single_file gives it and every derived config value is
 // diffusers' (both recorded in <file>.diffusers.json by tools/references/single_file.py); the
+// same holds for the full-size SD 1.5, SD 2.1, SDXL base and refiner layouts (sparse files with the
+// tensors of tests/fixtures/keys/ldm-*.json, whose SD 1.5 names are the real checkpoint's); the
 // prediction type follows the file, then the option; files that are not checkpoints of a known
 // family fail with a message naming what is wrong. The pictures are the golden tests' concern.
 #include "model/model_folder.h"
@@ -15,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 namespace {
@@ -65,18 +68,17 @@ bool same_value(const json& ours, const json& theirs) {
     return repeats(ours, theirs) || repeats(theirs, ours);
 }
 
-class SingleFileFixture : public ::testing::TestWithParam<std::string> {};
+constexpr const char* kComponents[] = {"unet", "vae", "text_encoder", "text_encoder_2"};
 
-TEST_P(SingleFileFixture, EveryWeightHasTheNameAndShapeDiffusersGivesIt) {
-    const ModelFolder model = ModelFolder::open(kModels / (GetParam() + ".safetensors"), options());
-    const json view = diffusers_view(GetParam());
-    for (const std::string name : {"unet", "vae", "text_encoder", "text_encoder_2"}) {
+// `weights`: per component, diffusers' {name: shape} (transformers' spelling as it saves them).
+void expect_weights(const ModelFolder& model, const json& weights) {
+    for (const std::string name : kComponents) {
         SCOPED_TRACE(name);
         const sdw::ModelComponent* ours = component(model, name);
-        ASSERT_EQ(ours != nullptr, view.contains(name));
+        ASSERT_EQ(ours != nullptr, weights.contains(name));
         if (ours == nullptr) continue;
         std::map<std::string, std::vector<int64_t>> expected, got;
-        for (const auto& [weight, shape] : view[name]["weights"].items())
+        for (const auto& [weight, shape] : weights[name].items())
             if (auto canonical = sdw::canonical_tensor_name(kind_of(name), weight))
                 expected[*canonical] = shape.get<std::vector<int64_t>>();
         for (const sdw_tensor_view& weight : ours->weights())
@@ -85,23 +87,37 @@ TEST_P(SingleFileFixture, EveryWeightHasTheNameAndShapeDiffusersGivesIt) {
     }
 }
 
+// Every key both configs have agrees.
+void expect_config(const json& ours, const json& theirs, const std::string& what) {
+    size_t compared = 0;
+    for (const auto& [key, value] : ours.items()) {
+        // architectures: what transformers records of a saved model (null for one built in memory).
+        if (!theirs.contains(key) || key == "_diffusers_version" || key == "architectures") continue;
+        EXPECT_TRUE(same_value(value, theirs[key]))
+            << what << "." << key << ": ours " << value << ", diffusers " << theirs[key];
+        ++compared;
+    }
+    EXPECT_GE(compared, 8u) << what;  // the keys that matter are there on both sides
+}
+
+class SingleFileFixture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SingleFileFixture, EveryWeightHasTheNameAndShapeDiffusersGivesIt) {
+    const ModelFolder model = ModelFolder::open(kModels / (GetParam() + ".safetensors"), options());
+    json weights = json::object();
+    const json view = diffusers_view(GetParam());
+    for (const auto& [name, part] : view.items())
+        if (part.contains("weights")) weights[name] = part["weights"];
+    expect_weights(model, weights);
+}
+
 TEST_P(SingleFileFixture, DerivedConfigsAgreeWithDiffusers) {
     const ModelFolder model = ModelFolder::open(kModels / (GetParam() + ".safetensors"), options());
     const json view = diffusers_view(GetParam());
-    const auto compare = [](const json& ours, const json& theirs, const std::string& what) {
-        size_t compared = 0;
-        for (const auto& [key, value] : ours.items()) {
-            if (!theirs.contains(key) || key == "_diffusers_version") continue;
-            EXPECT_TRUE(same_value(value, theirs[key]))
-                << what << "." << key << ": ours " << value << ", diffusers " << theirs[key];
-            ++compared;
-        }
-        EXPECT_GE(compared, 8u) << what;  // the keys that matter are there on both sides
-    };
-    for (const std::string name : {"unet", "vae", "text_encoder", "text_encoder_2"})
+    for (const std::string name : kComponents)
         if (const sdw::ModelComponent* ours = component(model, name))
-            compare(ours->config(), view[name]["config"], name);
-    compare(model.scheduler_config(), view["scheduler"]["config"], "scheduler");
+            expect_config(ours->config(), view[name]["config"], name);
+    expect_config(model.scheduler_config(), view["scheduler"]["config"], "scheduler");
 }
 
 std::string fixture_test_name(const ::testing::TestParamInfo<std::string>& param) {
@@ -113,6 +129,52 @@ std::string fixture_test_name(const ::testing::TestParamInfo<std::string>& param
 
 INSTANTIATE_TEST_SUITE_P(TinyLdm, SingleFileFixture,
                          ::testing::Values("tiny-ldm-sd15", "tiny-ldm-sd2-v", "tiny-ldm-sdxl"), fixture_test_name);
+
+json read_json(const fs::path& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path.string());
+    return json::parse(in);
+}
+
+const fs::path kKeys = fs::path(SDW_TEST_FIXTURES) / "keys";
+
+class FullSizeLayout : public ::testing::TestWithParam<std::string> {};
+
+// A sparse file (zeros, no disk) with a real family's tensors: names, shapes and the family's
+// sizes come out as diffusers has them.
+TEST_P(FullSizeLayout, MapsAsDiffusersDoes) {
+    const json keys = read_json(kKeys / ("ldm-" + GetParam() + ".json"));
+    sdw_test::TempDir dir;
+    const fs::path path = dir.path() / (GetParam() + ".safetensors");
+    sdw::SafetensorsWriter writer;
+    for (const auto& [name, shape] : keys["checkpoint"].items()) {
+        const bool ids = name.size() > 12 && name.compare(name.size() - 12, 12, "position_ids") == 0;
+        writer.add({name, ids ? sdw::DType::I64 : sdw::DType::F16, shape.get<std::vector<int64_t>>()});
+    }
+    writer.write(path, {});
+    SingleFileOptions o = options();
+    if (GetParam() == "sd21-v") o.prediction_type = "v_prediction";  // as SD 2.1 768's users say it
+    const ModelFolder model = ModelFolder::open(path, o);
+    expect_weights(model, keys["diffusers"]);
+    for (const std::string name : kComponents)
+        if (const sdw::ModelComponent* ours = component(model, name))
+            expect_config(ours->config(), keys["configs"][name], name);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, FullSizeLayout, ::testing::Values("sd15", "sd21-v", "sdxl", "sdxl-refiner"),
+                         fixture_test_name);
+
+TEST(FullSizeLayout, Sd15NamesAreTheRealCheckpoints) {
+    std::set<std::string> real;
+    for (const char* list : {"sd15-unet-original-names.json", "sd-vae-original-names.json"})
+        for (const json& name : read_json(kKeys / list)) real.insert(name.get<std::string>());
+    std::set<std::string> ours;
+    const json keys = read_json(kKeys / "ldm-sd15.json");
+    for (const auto& [name, shape] : keys["checkpoint"].items())
+        if (name.rfind("model.diffusion_model.", 0) == 0 || name.rfind("first_stage_model.", 0) == 0)
+            ours.insert(name);
+    EXPECT_EQ(ours, real);
+}
 
 TEST(SingleFileCheckpoint, FamiliesOpenAsTheirPipelines) {
     const ModelFolder sd15 = ModelFolder::open(kModels / "tiny-ldm-sd15.safetensors", options());

@@ -359,7 +359,7 @@ def sdxl():
     # Two widths, as ViT-L's 768 and bigG's 1280: diffusers tells the encoders apart by width.
     te2 = open_clip(128, 3, seed=22, with_projection=True)
     net = unet("sdxl", [64, 64], ["DownBlock2D", "CrossAttnDownBlock2D"], 64 + 128, seed=23,
-               transformer_layers_per_block=[1, 2], addition_embed_type="text_time", addition_time_embed_dim=256,
+               transformer_layers_per_block=2, addition_embed_type="text_time", addition_time_embed_dim=256,
                projection_class_embeddings_input_dim=128 + 6 * 256)
     ae = vae(0.13025, 1024, seed=24)
     pipe = StableDiffusionXLPipeline(vae=ae, text_encoder=te, text_encoder_2=te2, tokenizer=tokenizer("<|endoftext|>"),
