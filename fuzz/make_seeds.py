@@ -101,6 +101,12 @@ def main():
                          "d": {"dtype": "I64", "shape": [1], "data_offsets": [16, 24]}}).encode()
     write("safetensors", "small.safetensors", struct.pack("<Q", len(header)) + header + bytes(range(24)))
 
+    # Single-file checkpoints: the tiny LDM checkpoints' headers (fuzz_single_file supplies
+    # the zero data their offsets need).
+    for name in ["tiny-ldm-sd15", "tiny-ldm-sd2-v", "tiny-ldm-sdxl"]:
+        write("single_file", name.replace("-", "_") + "_header.safetensors",
+              safetensors_header(f"tests/fixtures/models/{name}.safetensors"))
+
     # PNG.
     images = pngs()
     for name, data in images.items():

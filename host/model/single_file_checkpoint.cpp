@@ -343,7 +343,8 @@ ModelComponent read_vae(const std::shared_ptr<const SafetensorsFile>& file, cons
     const Section vae(*file, "first_stage_model.", "VAE");
     if (vae.empty()) vae.fail("no tensor starts with first_stage_model.");
     const int64_t blocks = vae.count("encoder.down");
-    if (blocks < 1) vae.fail("no encoder.down blocks");
+    // Real VAEs have 4 (a downscale of 8); more than 8 would overflow the sizes derived from it.
+    if (blocks < 1 || blocks > 8) vae.fail(std::to_string(blocks) + " encoder.down blocks, not 1 to 8");
     json channels = json::array();
     for (int64_t i = 0; i < blocks; ++i) {
         const int64_t width = vae.dim("encoder.down." + std::to_string(i) + ".block.0.conv1.weight", 0, 4);
