@@ -1,7 +1,7 @@
 // Single-file (A1111 / LDM) checkpoints opened as models: on the tiny-ldm-* fixtures, every weight
 // gets the name and shape diffusers' from_single_file gives it and every derived config value is
 // diffusers' (both recorded in <file>.diffusers.json by tools/references/single_file.py); the
-// same holds for the full-size SD 1.5, SD 2.1, SDXL base and refiner layouts (sparse files with the
+// same holds for the full-size SD 1.5 (and inpainting), SD 2.1 (512 and 768-v), SDXL base and refiner layouts (sparse files with the
 // tensors of tests/fixtures/keys/ldm-*.json, whose SD 1.5 names are the real checkpoint's); the
 // prediction type follows the file, then the option; files that are not checkpoints of a known
 // family fail with a message naming what is wrong. The pictures are the golden tests' concern.
@@ -161,7 +161,7 @@ TEST_P(FullSizeLayout, MapsAsDiffusersDoes) {
             expect_config(ours->config(), keys["configs"][name], name);
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, FullSizeLayout, ::testing::Values("sd15", "sd21-v", "sdxl", "sdxl-refiner"),
+INSTANTIATE_TEST_SUITE_P(Families, FullSizeLayout, ::testing::Values("sd15", "sd15-inpaint", "sd21-base", "sd21-v", "sdxl", "sdxl-refiner"),
                          fixture_test_name);
 
 TEST(FullSizeLayout, Sd15NamesAreTheRealCheckpoints) {

@@ -2,8 +2,8 @@
 """Full-size single-file layouts, for the loader's tests (issue 11 item 3).
 
 The tiny checkpoints of single_file.py prove the pictures; these prove the loader on the real
-families' sizes without a download: for SD 1.5, SD 2.1 (768 px, v), SDXL base and the SDXL
-refiner, the published diffusers configs (as below) are built on PyTorch's meta device (shapes,
+families' sizes without a download: for SD 1.5, SD 1.5 inpainting, SD 2.1 base (512 px) and 768 px
+(v-prediction), SDXL base and the SDXL refiner, the published diffusers configs (as below) are built on PyTorch's meta device (shapes,
 no memory), written in the LDM names by single_file.py's writer, and mapped back by diffusers'
 own converters (convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint,
 convert_ldm_clip_checkpoint, convert_open_clip_checkpoint), which must give every weight of the
@@ -66,6 +66,13 @@ def shapes(state: dict, strip_text_model=False) -> dict:
     return {(k.removeprefix("text_model.") if strip_text_model else k): list(v.shape) for k, v in state.items()}
 
 
+def config_of(model) -> dict:
+    """The model's config as JSON, less diffusers' bookkeeping (_use_default_values is a set,
+    listed in hash order)."""
+    config = model.config.to_dict() if hasattr(model.config, "to_dict") else dict(model.config)
+    return {k: v for k, v in json.loads(json.dumps(config, default=str)).items() if k != "_use_default_values"}
+
+
 def check(name: str, converted: dict, model):
     expected, got = shapes(model.state_dict(), True), shapes(converted, True)
     assert got == expected, f"{name}: {sorted(set(got) ^ set(expected))[:8]}"
@@ -90,8 +97,7 @@ def family(name: str, unet_model, vae_model, encoders: list):
         view[component] = model
     out = {"checkpoint": shapes(checkpoint),
            "diffusers": {c: shapes(m.state_dict()) for c, m in view.items()},
-           "configs": {c: json.loads(json.dumps(m.config.to_dict() if hasattr(m.config, "to_dict") else dict(m.config),
-                                                default=str)) for c, m in view.items()}}
+           "configs": {c: config_of(m) for c, m in view.items()}}
     path = KEYS / f"ldm-{name}.json"
     path.write_text(json.dumps(out, sort_keys=True, separators=(",", ":")) + "\n")
     print(f"{path.relative_to(FIXTURES.parent.parent)}: {len(checkpoint)} tensors")
@@ -108,6 +114,17 @@ def main():
         real = set(json.loads((KEYS / file).read_text()))
         ours = {k for k in sd15 if k.startswith(part)}
         assert ours == real, f"{file}: {sorted(ours ^ real)[:8]}"
+
+    family("sd15-inpaint", unet(in_channels=9, block_out_channels=[320, 640, 1280, 1280], down_block_types=SD_DOWN,
+                                up_block_types=SD_UP, cross_attention_dim=768, attention_head_dim=8, sample_size=64),
+           vae(0.18215, 512),
+           [("text_encoder", clip(**CLIP_L), "cond_stage_model.transformer.", "clip", False)])
+
+    family("sd21-base", unet(block_out_channels=[320, 640, 1280, 1280], down_block_types=SD_DOWN, up_block_types=SD_UP,
+                             cross_attention_dim=1024, attention_head_dim=[5, 10, 20, 20], use_linear_projection=True,
+                             sample_size=64),
+           vae(0.18215, 512),
+           [("text_encoder", clip(1024, 23, 4096, "gelu", True), "cond_stage_model.model.", "open_clip", True)])
 
     family("sd21-v", unet(block_out_channels=[320, 640, 1280, 1280], down_block_types=SD_DOWN, up_block_types=SD_UP,
                           cross_attention_dim=1024, attention_head_dim=[5, 10, 20, 20], use_linear_projection=True,
