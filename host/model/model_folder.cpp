@@ -127,20 +127,19 @@ ModelFolder ModelFolder::open_single_file(const fs::path& file, const SingleFile
 
 void ModelFolder::summarize_and_check() {
     const bool single_file = single_file_family_.has_value();
-    ModelFolder& folder = *this;
-    folder.unet_summary_ = summarize_unet(folder.unet_->config(), config_path(*folder.unet_, single_file));
-    folder.vae_summary_ = summarize_vae(folder.vae_->config(), config_path(*folder.vae_, single_file));
-    if (folder.text_encoder_) folder.text_encoder_summary_ = summarize(*folder.text_encoder_, single_file);
-    if (folder.text_encoder_2_) folder.text_encoder_2_summary_ = summarize(*folder.text_encoder_2_, single_file);
+    unet_summary_ = summarize_unet(unet_->config(), config_path(*unet_, single_file));
+    vae_summary_ = summarize_vae(vae_->config(), config_path(*vae_, single_file));
+    if (text_encoder_) text_encoder_summary_ = summarize(*text_encoder_, single_file);
+    if (text_encoder_2_) text_encoder_2_summary_ = summarize(*text_encoder_2_, single_file);
 
     // Cross-checks between components: a mismatch means parts of different models were mixed,
     // which would otherwise surface as an obscure shape error deep inside a plugin.
-    const UNetSummary& unet = folder.unet_summary_;
-    const fs::path unet_config = config_path(*folder.unet_, single_file);
+    const UNetSummary& unet = unet_summary_;
+    const fs::path unet_config = config_path(*unet_, single_file);
     int64_t context_width = 0;
     std::string context_desc;
-    for (const auto* summary : {folder.text_encoder_ ? &*folder.text_encoder_summary_ : nullptr,
-                                folder.text_encoder_2_summary_ ? &*folder.text_encoder_2_summary_ : nullptr}) {
+    for (const auto* summary : {text_encoder_ ? &*text_encoder_summary_ : nullptr,
+                                text_encoder_2_summary_ ? &*text_encoder_2_summary_ : nullptr}) {
         if (summary == nullptr) continue;
         context_width += summary->hidden_size;
         context_desc += (context_desc.empty() ? "" : " + ") + std::to_string(summary->hidden_size);
@@ -148,16 +147,16 @@ void ModelFolder::summarize_and_check() {
     if (unet.cross_attention_dim != context_width)
         fail(unet_config, "cross_attention_dim " + std::to_string(unet.cross_attention_dim) +
                               " does not match the text encoder hidden size " + context_desc);
-    if (unet.out_channels != folder.vae_summary_.latent_channels)
+    if (unet.out_channels != vae_summary_.latent_channels)
         fail(unet_config, "out_channels " + std::to_string(unet.out_channels) +
                               " does not match the VAE's latent_channels " +
-                              std::to_string(folder.vae_summary_.latent_channels));
+                              std::to_string(vae_summary_.latent_channels));
 
     if (unet.addition_embed_type == "text_time") {
-        if (!folder.text_encoder_2_summary_)
+        if (!text_encoder_2_summary_)
             fail(unet_config, "addition_embed_type text_time needs text_encoder_2");
         // projection_class_embeddings_input_dim = pooled width + time ids * time embedding width.
-        const int64_t pooled = folder.text_encoder_2_summary_->pooled_dim;
+        const int64_t pooled = text_encoder_2_summary_->pooled_dim;
         const int64_t rest = *unet.projection_class_embeddings_input_dim - pooled;
         const int64_t per_id = *unet.addition_time_embed_dim;
         if (per_id <= 0 || rest <= 0 || rest % per_id != 0)
@@ -166,7 +165,7 @@ void ModelFolder::summarize_and_check() {
                                   " is not the pooled width " + std::to_string(pooled) +
                                   " plus a multiple of addition_time_embed_dim " +
                                   std::to_string(per_id));
-        folder.time_id_count_ = rest / per_id;
+        time_id_count_ = rest / per_id;
     } else if (unet.addition_embed_type) {
         fail(unet_config, "addition_embed_type \"" + *unet.addition_embed_type +
                               "\" is not supported");
