@@ -346,6 +346,12 @@ ApiResponse ApiHandler::route(const ApiRequest &request, std::string &route_labe
         "/sdapi/v1/sd-models",    "/sdapi/v1/options",  "/sdapi/v1/scripts"};
     if (std::find(std::begin(kCompatRoutes), std::end(kCompatRoutes), path) != std::end(kCompatRoutes))
         route_label = std::string(path);
+    // Labelled before the key is checked, so that refused requests count under their route.
+    if (parts.size() >= 3 && parts[0] == "v1" && parts[1] == "jobs") {
+        route_label = parts.size() == 3   ? "/v1/jobs/{id}"
+                      : parts.size() == 4 ? "/v1/jobs/{id}/" + std::string(parts[3] == "stream" ? "stream" : "{other}")
+                                          : "/v1/jobs/{id}/images/{n}";
+    }
     if (!authorized(request, is_stream, query)) {
         ApiResponse response =
             openai ? openai_unauthorized(request)
@@ -359,11 +365,6 @@ ApiResponse ApiHandler::route(const ApiRequest &request, std::string &route_labe
     if (path == "/metrics" && options_.metrics) {
         if (!get) return method_not_allowed("GET, HEAD");
         return metrics();
-    }
-    if (parts.size() >= 3 && parts[0] == "v1" && parts[1] == "jobs") {
-        route_label = parts.size() == 3   ? "/v1/jobs/{id}"
-                      : parts.size() == 4 ? "/v1/jobs/{id}/" + std::string(parts[3] == "stream" ? "stream" : "{other}")
-                                          : "/v1/jobs/{id}/images/{n}";
     }
     if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "info") {
         if (!get) return method_not_allowed("GET, HEAD");

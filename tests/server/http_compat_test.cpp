@@ -176,5 +176,24 @@ TEST_F(HttpApi, AwaitedRequestsAreCountedWithTheStatusTheyEndedWith) {
         << text;
 }
 
+// A request refused for its key counts under its route template like any other answer; a
+// path no route has stays "other".
+TEST_F(HttpApi, RefusedRequestsAreCountedUnderTheirRoute) {
+    auto options = default_options();
+    options.api.api_keys = {"k"};
+    options.api.metrics = std::make_shared<Metrics>();
+    options.api.metrics_public = true;
+    start(options);
+    for (const char *target : {"/v1/jobs/abc", "/v1/jobs/abc/stream", "/v1/jobs/abc/images/0.png", "/v1/info",
+                               "/v1/made-up"})
+        EXPECT_EQ(http_request(port, "GET", target).status, 401) << target;
+    const std::string text = http_request(port, "GET", "/metrics").body;
+    for (const char *route : {"/v1/jobs/{id}", "/v1/jobs/{id}/stream", "/v1/jobs/{id}/images/{n}", "/v1/info", "other"})
+        EXPECT_NE(text.find("sdw_http_requests_total{route=\"" + std::string(route) + "\",code=\"401\"} 1"),
+                  std::string::npos)
+            << route << "\n"
+            << text;
+}
+
 }  // namespace
 }  // namespace sdw
