@@ -45,6 +45,15 @@ std::vector<fs::path> shards_of_index(const fs::path& index_path,
     return shards;
 }
 
+// What the ABI cannot carry: F64, more than SDW_MAX_DIMS dimensions. `where` names the file.
+void check_abi_weight(const std::string& where, const std::string& name, DType dtype, size_t rank) {
+    if (dtype == DType::F64)
+        throw std::runtime_error(where + ": tensor '" + name + "': F64 weights are not supported");
+    if (rank > SDW_MAX_DIMS)
+        throw std::runtime_error(where + ": tensor '" + name + "' has " + std::to_string(rank) +
+                                 " dimensions, more than " + std::to_string(SDW_MAX_DIMS));
+}
+
 }  // namespace
 
 std::vector<fs::path> find_weight_files(const fs::path& dir, const std::string& weights_stem) {
@@ -122,12 +131,7 @@ ModelComponent ModelComponent::from_mapped(ComponentKind kind, fs::path where, n
     component.shared_file_ = std::move(file);
     component.owned_ = std::move(owned);
     for (MappedWeight& weight : weights) {
-        if (weight.dtype == DType::F64)
-            throw std::runtime_error(component.dir_.string() + ": tensor '" + weight.name +
-                                     "': F64 weights are not supported");
-        if (weight.shape.size() > SDW_MAX_DIMS)
-            throw std::runtime_error(component.dir_.string() + ": tensor '" + weight.name +
-                                     "' has more than " + std::to_string(SDW_MAX_DIMS) + " dimensions");
+        check_abi_weight(component.dir_.string(), weight.name, weight.dtype, weight.shape.size());
         if (!component.index_.emplace(weight.name, component.names_.size()).second)
             throw std::runtime_error(component.dir_.string() + ": tensor '" + weight.name +
                                      "' occurs twice");
@@ -145,13 +149,7 @@ void ModelComponent::add_file(SafetensorsFile file) {
     for (const TensorInfo& tensor : file.tensors()) {
         std::optional<std::string> name = canonical_tensor_name(kind_, tensor.name);
         if (!name) continue;
-        if (tensor.dtype == DType::F64)
-            throw std::runtime_error(file.path() + ": tensor '" + tensor.name +
-                                     "': F64 weights are not supported");
-        if (tensor.shape.size() > SDW_MAX_DIMS)
-            throw std::runtime_error(file.path() + ": tensor '" + tensor.name + "' has " +
-                                     std::to_string(tensor.shape.size()) + " dimensions, more than " +
-                                     std::to_string(SDW_MAX_DIMS));
+        check_abi_weight(file.path(), tensor.name, tensor.dtype, tensor.shape.size());
         if (!index_.emplace(*name, names_.size()).second)
             throw std::runtime_error(file.path() + ": tensor '" + tensor.name + "' duplicates '" +
                                      *name + "' (after name normalization)");
