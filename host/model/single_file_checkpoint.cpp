@@ -556,7 +556,6 @@ SingleFileCheckpoint read_single_file_checkpoint(const fs::path& path, const Sin
         throw std::invalid_argument("prediction type \"" + *options.prediction_type +
                                     "\": expected \"epsilon\" or \"v_prediction\"");
     auto file = std::make_shared<const SafetensorsFile>(SafetensorsFile::open(path.string()));
-    const fs::path& where = path;
 
     SingleFileCheckpoint checkpoint;
     if (has_prefix(*file, "conditioner.embedders.1.model."))
@@ -577,24 +576,24 @@ SingleFileCheckpoint read_single_file_checkpoint(const fs::path& path, const Sin
     switch (checkpoint.family) {
     case CheckpointFamily::sd1:
         checkpoint.text_encoder = std::make_unique<ModelComponent>(
-            read_clip(file, where, "cond_stage_model.transformer.", "text_encoder"));
+            read_clip(file, path, "cond_stage_model.transformer.", "text_encoder"));
         checkpoint.tokenizer_dir = tokenizer_dir(options, "clip");
         break;
     case CheckpointFamily::sd2:
         checkpoint.text_encoder = std::make_unique<ModelComponent>(
-            read_open_clip(file, where, "cond_stage_model.model.", "text_encoder", /*skip_last_layer=*/true));
+            read_open_clip(file, path, "cond_stage_model.model.", "text_encoder", /*skip_last_layer=*/true));
         checkpoint.tokenizer_dir = tokenizer_dir(options, "open-clip");
         break;
     case CheckpointFamily::sdxl_base:
         checkpoint.text_encoder = std::make_unique<ModelComponent>(
-            read_clip(file, where, "conditioner.embedders.0.transformer.", "text_encoder"));
+            read_clip(file, path, "conditioner.embedders.0.transformer.", "text_encoder"));
         checkpoint.tokenizer_dir = tokenizer_dir(options, "clip");
         [[fallthrough]];
     case CheckpointFamily::sdxl_refiner: {
         const std::string prefix = checkpoint.family == CheckpointFamily::sdxl_base ? "conditioner.embedders.1.model."
                                                                                     : "conditioner.embedders.0.model.";
         checkpoint.text_encoder_2 = std::make_unique<ModelComponent>(
-            read_open_clip(file, where, prefix, "text_encoder_2", /*skip_last_layer=*/false));
+            read_open_clip(file, path, prefix, "text_encoder_2", /*skip_last_layer=*/false));
         checkpoint.tokenizer_2_dir = tokenizer_dir(options, "open-clip");
         const sdw_tensor_view* projection = checkpoint.text_encoder_2->find("text_projection.weight");
         if (projection == nullptr)
@@ -604,9 +603,9 @@ SingleFileCheckpoint read_single_file_checkpoint(const fs::path& path, const Sin
     }
     }
     const bool sdxl = checkpoint.text_encoder_2 != nullptr;
-    checkpoint.unet = std::make_unique<ModelComponent>(read_unet(file, where, checkpoint.family, v_prediction, pooled_dim));
+    checkpoint.unet = std::make_unique<ModelComponent>(read_unet(file, path, checkpoint.family, v_prediction, pooled_dim));
     checkpoint.vae = std::make_unique<ModelComponent>(
-        read_vae(file, where, sdxl, checkpoint.unet->config()["sample_size"].get<int64_t>()));
+        read_vae(file, path, sdxl, checkpoint.unet->config()["sample_size"].get<int64_t>()));
     checkpoint.scheduler_config = scheduler_config(checkpoint.family, v_prediction);
 
     json index = {{"unet", {"diffusers", "UNet2DConditionModel"}},
